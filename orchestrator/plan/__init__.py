@@ -1,0 +1,1 @@
+"""Plan model, parser and checks: the pure core that reads plan files."""

@@ -1,0 +1,190 @@
+"""The plan as data: sections, phases, rows, each with its source line.
+
+Objects here are immutable snapshots of one reading of the plan file. Line
+numbers are 1-based, as an editor shows them and as ``file:line`` messages
+print them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+#: Statuses the tool understands. ``pending`` and ``complete`` are the ones it
+#: writes; ``skipped`` is a user's way to park a row, which the tool leaves alone.
+DISPATCHABLE = "pending"
+COMPLETE = "complete"
+KNOWN_STATUSES = ("pending", "complete", "skipped")
+
+#: Required row columns, keyed by their normalised header name.
+REQUIRED_COLUMNS = ("#", "title", "filename", "model", "status")
+
+#: Canonical section keys and whether a plan must have them.
+SECTION_KEYS = {
+    "format reference": True,
+    "output directory": True,
+    "content rules": True,
+    "validation checklist": True,
+    "model selection rules": False,
+    "tracking file": False,
+}
+
+
+@dataclass(frozen=True)
+class TextLine:
+    """One meaningful line of a section (a list item or a paragraph line)."""
+
+    text: str
+    line: int
+
+
+@dataclass(frozen=True)
+class Section:
+    """A ``##`` section found by its heading text."""
+
+    key: str  # normalised heading, e.g. "content rules" or "phase 1"
+    heading: str  # as written
+    line: int  # the heading's line
+    end_line: int  # last line of the section (inclusive)
+    items: tuple[TextLine, ...]  # list items, or non-empty paragraph lines
+
+    @property
+    def value(self) -> str | None:
+        """The first item's text: the single value of sections like Output Directory."""
+        return self.items[0].text if self.items else None
+
+
+@dataclass(frozen=True)
+class Row:
+    """One task row of a phase table."""
+
+    phase: int
+    id: str
+    title: str
+    filename: str
+    model: str
+    status: str  # lower-cased
+    status_text: str  # as written in the file
+    line: int
+    cells: dict[str, str] = field(default_factory=dict)  # every column by header as written
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status == DISPATCHABLE
+
+
+@dataclass(frozen=True)
+class Table:
+    """A phase's table: its header, the columns, and where it sits."""
+
+    header_line: int
+    end_line: int  # last row line (inclusive)
+    columns: tuple[str, ...]  # headers as written
+    missing_columns: tuple[str, ...]  # required columns it lacks (normalised names)
+
+
+@dataclass(frozen=True)
+class Phase:
+    number: int
+    heading_line: int
+    table: Table | None
+    rows: tuple[Row, ...]
+
+    @property
+    def pending(self) -> tuple[Row, ...]:
+        return tuple(r for r in self.rows if r.is_pending)
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for row in self.rows:
+            out[row.status] = out.get(row.status, 0) + 1
+        return out
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A parsed plan file. Paths inside it resolve against :attr:`base_dir`."""
+
+    path: Path
+    text: str
+    title: str | None
+    sections: dict[str, Section]
+    phases: tuple[Phase, ...]
+    duplicate_sections: tuple[Section, ...] = ()
+    orphan_tables: tuple[int, ...] = ()  # lines of tables under no Phase heading
+
+    @property
+    def base_dir(self) -> Path:
+        return self.path.parent
+
+    def section(self, key: str) -> Section | None:
+        return self.sections.get(key)
+
+    def _value(self, key: str) -> TextLine | None:
+        section = self.sections.get(key)
+        return section.items[0] if section and section.items else None
+
+    @property
+    def format_reference(self) -> TextLine | None:
+        """The Format Reference path as written (relative to the plan's folder)."""
+        return self._value("format reference")
+
+    @property
+    def output_directory(self) -> TextLine | None:
+        return self._value("output directory")
+
+    @property
+    def tracking_file(self) -> TextLine | None:
+        """The ``## Tracking File`` value, if the plan has that section."""
+        return self._value("tracking file")
+
+    @property
+    def content_rules(self) -> tuple[TextLine, ...]:
+        section = self.sections.get("content rules")
+        return section.items if section else ()
+
+    @property
+    def checklist(self) -> tuple[TextLine, ...]:
+        section = self.sections.get("validation checklist")
+        return section.items if section else ()
+
+    @property
+    def model_rules(self) -> tuple[TextLine, ...]:
+        section = self.sections.get("model selection rules")
+        return section.items if section else ()
+
+    def resolve(self, relative: str) -> Path:
+        """A path written in the plan, resolved against the plan's folder."""
+        return (self.base_dir / relative).resolve()
+
+    def format_reference_path(self) -> Path | None:
+        ref = self.format_reference
+        return self.resolve(ref.text) if ref else None
+
+    def output_dir_path(self) -> Path | None:
+        out = self.output_directory
+        return self.resolve(out.text) if out else None
+
+    def output_path(self, row: Row) -> Path:
+        """Where a row's output goes. Callers must have run ``check`` for safety."""
+        out = self.output_dir_path()
+        if out is None:
+            raise ValueError("plan has no Output Directory")
+        return out / row.filename
+
+    def phase(self, number: int) -> Phase | None:
+        for phase in self.phases:
+            if phase.number == number:
+                return phase
+        return None
+
+    def rows(self) -> Iterator[Row]:
+        for phase in self.phases:
+            yield from phase.rows
+
+    def find_row(self, row_id: str, phase: int | None = None) -> Row | None:
+        for row in self.rows():
+            if row.id == row_id and (phase is None or row.phase == phase):
+                return row
+        return None

@@ -1,0 +1,241 @@
+"""Read a plan file into a :class:`~orchestrator.plan.model.Plan`.
+
+markdown-it-py finds the block structure (headings, lists, GFM tables) and
+gives every block its source lines; cells are then read from those exact lines
+with :func:`~orchestrator.plan.table_syntax.split_cells`, so what the parser
+reports and what the recorder rewrites are the same characters.
+
+The parser is lenient about form (outer pipes or not, padding, alignment
+colons, CRLF, BOM, case of headings and statuses) and reports structural
+problems through :mod:`orchestrator.plan.check` rather than raising, so that
+``orchestrate check`` can list every problem at once.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+
+from orchestrator.errors import PlanError
+from orchestrator.plan.model import (
+    REQUIRED_COLUMNS,
+    SECTION_KEYS,
+    Phase,
+    Plan,
+    Row,
+    Section,
+    Table,
+    TextLine,
+)
+from orchestrator.plan.table_syntax import split_cells
+
+_PHASE_RE = re.compile(r"^phase\s+(\d+)\b", re.IGNORECASE)
+_LINK_RE = re.compile(r"^\[[^\]]*\]\(([^)\s]+)\)$")
+_COLUMN_ALIASES = {"#": "#", "id": "#", "no": "#", "no.": "#"}
+
+
+def _markdown() -> MarkdownIt:
+    return MarkdownIt("commonmark").enable("table")
+
+
+def read_plan(path: Path | str) -> Plan:
+    """Read and parse the plan at ``path``; raise :class:`PlanError` if unreadable."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise PlanError(
+            "plan file not found", path=path, hint="check the path, or create one with `orchestrate init DIR`"
+        ) from None
+    except OSError as exc:
+        raise PlanError(f"cannot read plan file: {exc.strerror}", path=path) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise PlanError(
+            "plan file is not valid UTF-8", path=path, line=line, hint="save the file as UTF-8"
+        ) from None
+    return parse_plan(text, path)
+
+
+def parse_plan(text: str, path: Path | str = "plan.md") -> Plan:
+    """Parse plan ``text``; ``path`` anchors relative paths and messages."""
+    path = Path(path)
+    body = text[1:] if text.startswith("\ufeff") else text
+    body = body.replace("\r\n", "\n").replace("\r", "\n")
+    lines = body.split("\n")
+    tokens = _markdown().parse(body)
+    headings = _headings(tokens)
+    sections: dict[str, Section] = {}
+    duplicates: list[Section] = []
+    phases: list[Phase] = []
+    title: str | None = None
+    claimed_tables: set[int] = set()
+    for index, heading in enumerate(headings):
+        end = _section_end(headings, index, len(lines))
+        if heading.level == 1 and title is None:
+            title = heading.text
+            continue
+        key = _normalise(heading.text)
+        phase_match = _PHASE_RE.match(key)
+        if phase_match:
+            phase = _read_phase(int(phase_match.group(1)), heading, end, tokens, lines, claimed_tables)
+            phases.append(phase)
+            continue
+        if key not in SECTION_KEYS:
+            continue
+        section = Section(key, heading.text, heading.line, end, _items(tokens, lines, heading.line, end))
+        if key in sections:
+            duplicates.append(section)
+        else:
+            sections[key] = section
+    orphans = tuple(
+        t.map[0] + 1 for t in tokens if t.type == "table_open" and t.map and t.map[0] not in claimed_tables
+    )
+    return Plan(path, text, title, sections, tuple(phases), tuple(duplicates), orphans)
+
+
+@dataclass(frozen=True)
+class _Heading:
+    level: int
+    text: str
+    line: int  # 1-based
+
+
+def _headings(tokens: list[Token]) -> list[_Heading]:
+    found: list[_Heading] = []
+    for i, tok in enumerate(tokens):
+        if tok.type == "heading_open" and tok.map:
+            inline = tokens[i + 1]
+            found.append(_Heading(int(tok.tag[1]), inline.content.strip(), tok.map[0] + 1))
+    return found
+
+
+def _section_end(headings: list[_Heading], index: int, n_lines: int) -> int:
+    """Last line of the section opened by ``headings[index]``: up to the next heading of equal or higher rank."""
+    level = headings[index].level
+    for later in headings[index + 1 :]:
+        if later.level <= level:
+            return later.line - 1
+    return n_lines
+
+
+def _normalise(text: str) -> str:
+    text = text.strip().rstrip(":").strip()
+    return re.sub(r"\s+", " ", text).lower()
+
+
+def _within(tok: Token, first: int, last: int) -> bool:
+    return tok.map is not None and first <= tok.map[0] + 1 <= last
+
+
+def _items(tokens: list[Token], lines: list[str], first: int, last: int) -> tuple[TextLine, ...]:
+    """List items of a section, or its paragraph lines when it has no list.
+
+    A multi-line list item is joined into one line; its line is the item's
+    first line. Surrounding backticks and a bare markdown link are unwrapped so
+    that ``Format Reference`` may be written as `` `path` `` or ``[x](path)``.
+    """
+    items: list[TextLine] = []
+    para_lines: list[TextLine] = []
+    depth = 0
+    for i, tok in enumerate(tokens):
+        if not _within(tok, first + 1, last):
+            continue
+        if tok.type in ("bullet_list_open", "ordered_list_open"):
+            depth += 1
+        elif tok.type in ("bullet_list_close", "ordered_list_close"):
+            depth -= 1
+        elif tok.type == "list_item_open" and depth == 1 and tok.map:
+            inline = next((t for t in tokens[i + 1 :] if t.type == "inline"), None)
+            if inline is not None:
+                items.append(TextLine(_clean(" ".join(inline.content.split("\n"))), tok.map[0] + 1))
+        elif tok.type == "paragraph_open" and depth == 0 and tok.map:
+            for offset, raw in enumerate(lines[tok.map[0] : tok.map[1]]):
+                if raw.strip():
+                    para_lines.append(TextLine(_clean(raw), tok.map[0] + offset + 1))
+        elif tok.type in ("fence", "code_block") and depth == 0 and tok.map:
+            for offset, raw in enumerate(tok.content.split("\n")):
+                if raw.strip():
+                    para_lines.append(TextLine(raw.strip(), tok.map[0] + offset + 2))
+    return tuple(items) if items else tuple(para_lines)
+
+
+def _clean(text: str) -> str:
+    text = text.strip()
+    link = _LINK_RE.match(text)
+    if link:
+        return link.group(1)
+    if len(text) > 1 and text.startswith("`") and text.endswith("`") and text.count("`") == 2:
+        return text[1:-1].strip()
+    return text
+
+
+def _read_phase(
+    number: int,
+    heading: _Heading,
+    last: int,
+    tokens: list[Token],
+    lines: list[str],
+    claimed: set[int],
+) -> Phase:
+    """The first table under a ``Phase N`` heading, read into rows."""
+    for i, tok in enumerate(tokens):
+        if tok.type == "table_open" and _within(tok, heading.line + 1, last) and tok.map:
+            claimed.add(tok.map[0])
+            return _read_table(number, heading, tokens, i, lines)
+    return Phase(number, heading.line, None, ())
+
+
+def _column_key(header: str) -> str:
+    key = _normalise(header)
+    return _COLUMN_ALIASES.get(key, key)
+
+
+def _read_table(number: int, heading: _Heading, tokens: list[Token], start: int, lines: list[str]) -> Phase:
+    row_lines: list[int] = []
+    header_line: int | None = None
+    for tok in tokens[start:]:
+        if tok.type == "table_close":
+            break
+        if tok.type == "tr_open" and tok.map:
+            if header_line is None:
+                header_line = tok.map[0]
+            else:
+                row_lines.append(tok.map[0])
+    assert header_line is not None
+    columns = tuple(cell.text for cell in split_cells(lines[header_line]))
+    keys = [_column_key(c) for c in columns]
+    missing = tuple(c for c in REQUIRED_COLUMNS if c not in keys)
+    rows: list[Row] = []
+    for index in row_lines:
+        cells = [c.text for c in split_cells(lines[index])]
+        cells += [""] * (len(columns) - len(cells))
+        by_key = dict(zip(keys, cells, strict=False))
+        status_text = by_key.get("status", "")
+        rows.append(
+            Row(
+                phase=number,
+                id=by_key.get("#", ""),
+                title=by_key.get("title", ""),
+                filename=_clean(by_key.get("filename", "")),
+                model=by_key.get("model", "").strip(),
+                status=status_text.strip().lower(),
+                status_text=status_text,
+                line=index + 1,
+                cells=dict(zip(columns, cells, strict=False)),
+            )
+        )
+    last_line = (row_lines[-1] if row_lines else header_line + 1) + 1
+    table = Table(header_line + 1, last_line, columns, missing)
+    return Phase(number, heading.line, table, tuple(rows))
+
+
+def required_sections() -> list[str]:
+    """Section keys a plan must have, for messages and docs."""
+    return [key for key, required in SECTION_KEYS.items() if required]

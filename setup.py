@@ -1,0 +1,20 @@
+"""Package layout that pyproject.toml cannot express on its own.
+
+``validators/`` installs as ``orchestrator.validators`` (never as a bare
+top-level ``validators``, which would shadow the PyPI package of that name),
+and the example plan and format reference ship as ``orchestrator.examples.*``
+so that ``orchestrate init`` works from an installed wheel.
+"""
+
+from setuptools import find_packages, setup
+
+MAPPED = {
+    "orchestrator.validators": "validators",
+    "orchestrator.examples.plans": "plans",
+    "orchestrator.examples.format_refs": "format_refs",
+}
+
+setup(
+    packages=find_packages(include=["orchestrator", "orchestrator.*"]) + list(MAPPED),
+    package_dir={"orchestrator": "orchestrator", **MAPPED},
+)
