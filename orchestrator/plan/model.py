@@ -7,6 +7,7 @@ print them.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +30,9 @@ SECTION_KEYS = {
     "model selection rules": False,
     "tracking file": False,
 }
+
+
+_REGISTERED_RE = re.compile(r"registered in\s+(\S+)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -172,6 +176,27 @@ class Plan:
         if out is None:
             raise ValueError("plan has no Output Directory")
         return out / row.filename
+
+    def tracking_file_text(self) -> TextLine | None:
+        """Where outputs are registered, as the plan names it.
+
+        A ``## Tracking File`` section wins; otherwise the checklist line
+        "Output registered in FILE". ``None`` means the default applies.
+        """
+        if self.tracking_file is not None:
+            return self.tracking_file
+        for item in self.checklist:
+            match = _REGISTERED_RE.search(item.text)
+            if match and not match.group(1).startswith("<"):
+                return TextLine(match.group(1).strip("`'\"").rstrip("."), item.line)
+        return None
+
+    def tracking_file_path(self) -> Path:
+        """The tracking file's path; by default ``<plan stem>.tracking.yaml`` beside the plan."""
+        named = self.tracking_file_text()
+        if named is not None:
+            return self.resolve(named.text)
+        return self.base_dir / f"{self.path.stem}.tracking.yaml"
 
     def phase(self, number: int) -> Phase | None:
         for phase in self.phases:

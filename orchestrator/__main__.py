@@ -1,0 +1,5 @@
+"""``python -m orchestrator`` is ``orchestrate``."""
+
+from orchestrator.cli.main import main
+
+main()

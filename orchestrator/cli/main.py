@@ -1,0 +1,86 @@
+"""The ``orchestrate`` command: a thin click layer and the one error boundary.
+
+Subcommands live in their own modules and are imported only when invoked, so
+``orchestrate status`` and ``orchestrate check`` never import the SDK or the
+async machinery. To add a command, add one line to :data:`COMMANDS`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from typing import Any
+
+import click
+
+from orchestrator import __version__
+from orchestrator.errors import EXIT_BAD_INPUT, OrchestratorError
+
+#: command name -> ("module:attribute", one-line help shown by ``orchestrate --help``)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "init": ("orchestrator.cli.plan_cmds:init_cmd", "Copy the example plan and format reference into a folder."),
+    "check": ("orchestrator.cli.plan_cmds:check_cmd", "Report every problem in a plan, as file:line."),
+    "status": ("orchestrator.cli.plan_cmds:status_cmd", "Count and list a plan's rows by status."),
+    "prompt": ("orchestrator.cli.plan_cmds:prompt_cmd", "Print the resolved orchestrator or DISPATCH prompt."),
+    "explain": ("orchestrator.cli.validate_cmds:explain_cmd", "Show what each content rule and checklist line became."),
+    "validate": ("orchestrator.cli.validate_cmds:validate_cmd", "Check existing output files against the plan."),
+    "run": ("orchestrator.cli.run_cmds:run_cmd", "Dispatch every pending row of a phase (all stages)."),
+    "sim": ("orchestrator.sim.cli:sim_group", "Run the local API simulator."),
+}
+
+
+class LazyGroup(click.Group):
+    """A group that imports a subcommand's module only when that command runs."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module_name, attr = target[0].split(":")
+        command = getattr(importlib.import_module(module_name), attr)
+        assert isinstance(command, click.Command)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="orchestrate")
+def cli() -> None:
+    """Run a markdown plan of LLM document-generation tasks.
+
+    \b
+    Example:
+      orchestrate init demo
+      orchestrate check demo/plans/glossary.md
+      orchestrate run demo/plans/glossary.md --phase 1 --provider sim --yes
+    """
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the CLI and turn our errors into messages and exit codes.
+
+    Commands report their outcome by returning (or ``ctx.exit``-ing with) an
+    exit code; errors of our own tree are printed once, here.
+    """
+    try:
+        result: Any = cli.main(args=argv, prog_name="orchestrate", standalone_mode=False)
+    except OrchestratorError as exc:
+        click.echo(f"error: {exc.render()}", err=True)
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(1)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(EXIT_BAD_INPUT if exc.exit_code == 2 else exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        sys.exit(130)
+    sys.exit(result if isinstance(result, int) else 0)

@@ -1,0 +1,185 @@
+"""The model table: aliases, model ids, prices and optional rate limits.
+
+The bundled table (``orchestrator/data/models.toml``) is overlaid, entry by
+entry and key by key, by the first of these that exist:
+
+1. the file named by ``$ORCHESTRATE_MODELS``;
+2. ``orchestrate.toml`` in the plan's folder (its ``[models.*]`` tables);
+3. ``$XDG_CONFIG_HOME/orchestrate/models.toml`` (default ``~/.config/...``).
+
+A plan may name a model by alias (``haiku``) or by full id
+(``claude-haiku-5-5``); both resolve to the same :class:`ModelInfo`.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from orchestrator.errors import ConfigError, ModelNotFoundError
+
+_PRICE_KEYS = ("input", "output", "cache_write", "cache_write_1h", "cache_read")
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Token counts of one call, as the Messages API reports them."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_creation_input_tokens: int = 0
+    cache_read_input_tokens: int = 0
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            self.input_tokens + other.input_tokens,
+            self.output_tokens + other.output_tokens,
+            self.cache_creation_input_tokens + other.cache_creation_input_tokens,
+            self.cache_read_input_tokens + other.cache_read_input_tokens,
+        )
+
+    @property
+    def total_input(self) -> int:
+        return self.input_tokens + self.cache_creation_input_tokens + self.cache_read_input_tokens
+
+    @property
+    def total(self) -> int:
+        return self.total_input + self.output_tokens
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "cache_creation_input_tokens": self.cache_creation_input_tokens,
+            "cache_read_input_tokens": self.cache_read_input_tokens,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Usage:
+        return cls(*(int(data.get(k) or 0) for k in cls().as_dict()))
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """One model's id and prices (USD per million tokens)."""
+
+    alias: str
+    id: str
+    input: float
+    output: float
+    cache_write: float
+    cache_write_1h: float
+    cache_read: float
+    batch_discount: float = 0.5
+    max_output_tokens: int = 8192
+    rpm: int | None = None  # client-side request limit, if configured
+    input_tpm: int | None = None  # client-side input-token limit, if configured
+
+    def cost(self, usage: Usage, *, batch: bool = False) -> float:
+        """Dollar cost of ``usage`` at this model's prices (5-minute cache writes)."""
+        dollars = (
+            usage.input_tokens * self.input
+            + usage.output_tokens * self.output
+            + usage.cache_creation_input_tokens * self.cache_write
+            + usage.cache_read_input_tokens * self.cache_read
+        ) / 1_000_000
+        return dollars * self.batch_discount if batch else dollars
+
+
+@dataclass(frozen=True)
+class ModelTable:
+    models: dict[str, ModelInfo]  # by alias
+    prices_as_of: str
+    prices_source: str
+    sources: tuple[str, ...]  # files the table was read from, bundled first
+
+    def get(self, name: str) -> ModelInfo | None:
+        """A model by alias or full id (case-insensitive), or ``None``."""
+        key = name.strip().lower()
+        if key in self.models:
+            return self.models[key]
+        for info in self.models.values():
+            if info.id.lower() == key:
+                return info
+        return None
+
+    def resolve(self, name: str) -> ModelInfo:
+        info = self.get(name)
+        if info is None:
+            known = ", ".join(sorted(self.models))
+            raise ModelNotFoundError(
+                f"unknown model {name!r}",
+                hint=f"use one of {known}, or add it under [models.{name}] in orchestrate.toml",
+            )
+        return info
+
+
+def _bundled() -> tuple[dict[str, Any], str]:
+    ref = resources.files("orchestrator").joinpath("data/models.toml")
+    return tomllib.loads(ref.read_text(encoding="utf-8")), "orchestrator/data/models.toml"
+
+
+def _user_files(plan_dir: Path | None) -> list[Path]:
+    candidates: list[Path] = []
+    env = os.environ.get("ORCHESTRATE_MODELS")
+    if env:
+        candidates.append(Path(env))
+    if plan_dir is not None:
+        candidates.append(plan_dir / "orchestrate.toml")
+    config_home = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    candidates.append(config_home / "orchestrate" / "models.toml")
+    return [path for path in candidates if path.is_file()]
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"invalid TOML: {exc}", path=path, hint="fix the file's syntax") from None
+
+
+def _overlay(base: dict[str, Any], extra: dict[str, Any]) -> None:
+    for name, values in extra.get("models", {}).items():
+        base.setdefault("models", {}).setdefault(name.lower(), {}).update(values)
+    base.setdefault("prices", {}).update(extra.get("prices", {}))
+
+
+def _model(alias: str, values: dict[str, Any], origin: str) -> ModelInfo:
+    try:
+        prices = {k: float(values[k]) for k in ("input", "output")}
+        defaults = {"cache_write": prices["input"] * 1.25, "cache_write_1h": prices["input"] * 2,
+                    "cache_read": prices["input"] * 0.1}
+        for key in _PRICE_KEYS[2:]:
+            prices[key] = float(values.get(key, defaults[key]))
+        return ModelInfo(
+            alias=alias,
+            id=str(values.get("id", alias)),
+            batch_discount=float(values.get("batch_discount", 0.5)),
+            max_output_tokens=int(values.get("max_output_tokens", 8192)),
+            rpm=int(values["rpm"]) if "rpm" in values else None,
+            input_tpm=int(values["input_tpm"]) if "input_tpm" in values else None,
+            **prices,
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ConfigError(
+            f"model {alias!r} is incomplete or malformed ({exc})",
+            path=origin,
+            hint="each [models.NAME] needs numeric input and output prices per million tokens",
+        ) from None
+
+
+def load_model_table(plan_dir: Path | None = None) -> ModelTable:
+    """The bundled table overlaid by the user's files (see module docstring)."""
+    data, origin = _bundled()
+    sources = [origin]
+    for path in _user_files(plan_dir):
+        _overlay(data, _read_toml(path))
+        sources.append(str(path))
+    models = {name: _model(name, values, sources[-1]) for name, values in data.get("models", {}).items()}
+    prices = data.get("prices", {})
+    return ModelTable(models, str(prices.get("as_of", "unknown")), str(prices.get("source", "unknown")),
+                      tuple(sources))
