@@ -12,6 +12,7 @@ last. Both call the same sentence functions, so they cannot drift apart.
 from __future__ import annotations
 
 import os
+import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -96,19 +97,25 @@ def _join(*sentences: str) -> str:
     return " ".join(s for s in sentences if s)
 
 
+def wrap(text: str, *, width: int = 72, first: str = "", rest: str = "") -> str:
+    """Wrap prose for a person without ever splitting a path or a hyphenated name."""
+    return textwrap.fill(text, width=width, initial_indent=first, subsequent_indent=rest,
+                         break_long_words=False, break_on_hyphens=False)
+
+
 # --- for a person ------------------------------------------------------------
 
 
 def dispatch_prompt(plan: Plan, row: Row, paths: PromptPaths | None = None) -> str:
     """The seed's resolved DISPATCH prompt for one row, ready to paste."""
     paths = paths or display_paths(plan)
-    return _join(
+    return wrap(_join(
         reference_sentence(paths),
         task_sentence(row),
         details_sentence(row),
         rules_sentence(plan),
         destination_sentence(paths, row),
-    )
+    ))
 
 
 def orchestrator_prompt(plan: Plan, phase: int, tracking_file: str, cwd: Path | None = None) -> str:
@@ -119,6 +126,13 @@ def orchestrator_prompt(plan: Plan, phase: int, tracking_file: str, cwd: Path | 
         plan_path = plan.path.resolve().relative_to(here).as_posix()
     except ValueError:
         plan_path = os.fspath(plan.path.resolve())
+    template = _join(
+        reference_sentence(paths),
+        "Produce output covering [title from plan].",
+        rules_sentence(plan),
+        f"Write the output to {paths.output_dir.rstrip('/')}/[filename from plan].",
+    )
+    quoted = wrap(f'"{template}"', first="  ", rest="   ")
     return f"""Read the plan at {plan_path}.
 
 ENUMERATE: Find every row in Phase {phase} with Status = pending.
@@ -126,9 +140,7 @@ ENUMERATE: Find every row in Phase {phase} with Status = pending.
 DISPATCH: Hand off each pending task to its own synchronous agent, at the
 model specified in its row, with this prompt:
 
-  "{reference_sentence(paths)} Produce output covering [title from plan].
-   {rules_sentence(plan)}
-   Write the output to {paths.output_dir.rstrip('/')}/[filename from plan]."
+{quoted}
 
 Launch all agents for the phase in a single message so they run in parallel.
 

@@ -25,6 +25,15 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "explain": ("orchestrator.cli.validate_cmds:explain_cmd", "Show what each content rule and checklist line became."),
     "validate": ("orchestrator.cli.validate_cmds:validate_cmd", "Check existing output files against the plan."),
     "run": ("orchestrator.cli.run_cmds:run_cmd", "Dispatch every pending row of a phase (all stages)."),
+    "all": ("orchestrator.cli.run_cmds:all_cmd", "Run every stage of a batch: the same as run."),
+    "acquire": ("orchestrator.cli.run_cmds:acquire_cmd", "Stage 1: write each row's raw.json."),
+    "prepare": ("orchestrator.cli.run_cmds:prepare_cmd", "Stage 2: write each row's prompt.md."),
+    "process": ("orchestrator.cli.run_cmds:process_cmd", "Stage 3: call the model for each row (spends money)."),
+    "parse": ("orchestrator.cli.run_cmds:parse_cmd", "Stage 4: parse and validate responses, write outputs."),
+    "render": ("orchestrator.cli.run_cmds:render_cmd", "Stage 5: write the batch's index.html report."),
+    "estimate": ("orchestrator.cli.run_cmds:estimate_cmd", "Estimate tokens and cost before processing."),
+    "clean": ("orchestrator.cli.run_cmds:clean_cmd", "Remove a stage's checkpoints and every later one."),
+    "init-claude": ("orchestrator.cli.run_cmds:init_claude_cmd", "Install the /batch-pipeline slash command for Claude Code."),
     "sim": ("orchestrator.sim.cli:sim_group", "Run the local API simulator."),
 }
 

@@ -1,0 +1,216 @@
+"""Commands that need no model: ``init``, ``check``, ``status``, ``prompt``.
+
+They import neither the SDK nor the async machinery, so they start fast.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from importlib import resources
+from pathlib import Path
+
+import click
+
+from orchestrator.errors import BadInputError, PlanProblems, Problem
+from orchestrator.models import load_model_table
+from orchestrator.plan.check import check_plan
+from orchestrator.plan.model import Plan, Row
+from orchestrator.plan.parser import read_plan
+from orchestrator.prompts import dispatch_prompt, orchestrator_prompt
+
+PLAN_ARG = click.argument("plan", type=click.Path(dir_okay=False, path_type=Path))
+
+_EXAMPLES = {"plans": "orchestrator.examples.plans", "format_refs": "orchestrator.examples.format_refs"}
+
+
+def _select_phase(plan: Plan, number: int) -> None:
+    if plan.phase(number) is None:
+        known = ", ".join(str(p.number) for p in plan.phases) or "none"
+        raise BadInputError(f"no Phase {number} in the plan", path=plan.path,
+                            hint=f"phases in this plan: {known}")
+
+
+def _checked_plan(path: Path) -> Plan:
+    """Read a plan and refuse it (exit 2, every problem listed) if ``check`` would."""
+    plan = read_plan(path)
+    problems = check_plan(plan, load_model_table(plan.base_dir))
+    if problems:
+        raise PlanProblems(problems, path)
+    return plan
+
+
+@click.command("init")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Overwrite files that already exist.")
+def init_cmd(directory: Path, force: bool) -> None:
+    """Copy the example plan and format reference into DIRECTORY.
+
+    The copy keeps the repository's layout (plans/ and format_refs/), so the
+    paths inside the plan stay valid and trying the example never modifies
+    the installed package or the repository.
+
+    \b
+    Example:
+      orchestrate init demo
+      orchestrate run demo/plans/glossary.md --phase 1 --provider sim --yes
+    """
+    planned: list[tuple[Path, bytes]] = []
+    for folder, package in _EXAMPLES.items():
+        for entry in resources.files(package).iterdir():
+            if entry.name.endswith(".md"):
+                planned.append((directory / folder / entry.name, entry.read_bytes()))
+    existing = [path for path, _ in planned if path.exists()]
+    if existing and not force:
+        raise BadInputError(f"{existing[0]} already exists", path=existing[0],
+                            hint="choose an empty folder, or pass --force to overwrite")
+    for path, data in planned:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        click.echo(f"wrote {path}")
+    plan = directory / "plans" / "glossary.md"
+    click.echo(f"\nNext:\n  orchestrate check {plan}\n  orchestrate run {plan} --phase 1 --provider sim --yes")
+
+
+@click.command("check")
+@PLAN_ARG
+@click.option("--json", "as_json", is_flag=True, help="Print the problems as JSON.")
+def check_cmd(plan: Path, as_json: bool) -> int:
+    """Report every problem in PLAN at once, each as file:line with a hint.
+
+    Exit 0 when the plan is clean, 2 when it has any problem.
+
+    \b
+    Example:
+      orchestrate check plans/glossary.md
+    """
+    parsed = read_plan(plan)
+    problems = check_plan(parsed, load_model_table(parsed.base_dir))
+    unchecked = _unchecked_rules(parsed) if not problems else []
+    if as_json:
+        click.echo(json.dumps({"plan": str(plan), "ok": not problems,
+                               "problems": [p.as_dict() for p in problems],
+                               "unchecked_rules": [p.as_dict() for p in unchecked]}, indent=2))
+    else:
+        for problem in problems:
+            click.echo(problem.render(), err=True)
+        for item in unchecked:
+            click.echo(f"{item.render()}")
+    if problems:
+        if not as_json:
+            click.echo(f"{plan}: {len(problems)} problem(s)", err=True)
+        return 2
+    if not as_json:
+        click.echo(_summary_line(parsed))
+    return 0
+
+
+def _unchecked_rules(plan: Plan) -> list[Problem]:
+    """Rules and checklist lines the validators cannot check, as notes (not problems)."""
+    try:
+        from orchestrator.validators import compile_plan
+    except ImportError:  # validators not installed in this build
+        return []
+    compiled = compile_plan(plan)
+    return [Problem(plan.path, item.line, f"not machine-checked: {item.text}", reason)
+            for item, reason in compiled.unchecked_lines()]
+
+
+def _summary_line(plan: Plan) -> str:
+    rows = list(plan.rows())
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row.status] = counts.get(row.status, 0) + 1
+    by_status = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+    return (f"{plan.path}: OK: {len(plan.phases)} phase(s), {len(rows)} row(s) ({by_status}), "
+            f"{len(plan.content_rules)} content rule(s), {len(plan.checklist)} checklist item(s)")
+
+
+@click.command("status")
+@PLAN_ARG
+@click.option("--phase", type=int, help="Only this phase.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def status_cmd(plan: Path, phase: int | None, as_json: bool) -> None:
+    """Count PLAN's rows by status, per phase, and list them.
+
+    \b
+    Example:
+      orchestrate status plans/glossary.md --phase 1
+      orchestrate status plans/glossary.md --json
+    """
+    parsed = read_plan(plan)
+    if phase is not None:
+        _select_phase(parsed, phase)
+    phases = [p for p in parsed.phases if phase is None or p.number == phase]
+    if as_json:
+        payload = {"plan": str(plan), "phases": [
+            {"phase": p.number, "counts": p.counts(), "rows": [_row_dict(r) for r in p.rows]} for p in phases]}
+        click.echo(json.dumps(payload, indent=2))
+        return
+    if sys.stdout.isatty():
+        _print_rich(phases)
+        return
+    for p in phases:
+        counts = ", ".join(f"{s}: {n}" for s, n in sorted(p.counts().items()))
+        click.echo(f"Phase {p.number}  ({counts})")
+        for r in p.rows:
+            click.echo(f"  {r.id:>4}  {r.status:<9} {r.model:<8} {r.filename:<32} {r.title}")
+
+
+def _row_dict(row: Row) -> dict[str, object]:
+    return {"id": row.id, "title": row.title, "filename": row.filename, "model": row.model,
+            "status": row.status, "line": row.line}
+
+
+def _print_rich(phases: list[object]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from orchestrator.plan.model import Phase
+
+    console = Console()
+    for p in phases:
+        assert isinstance(p, Phase)
+        counts = ", ".join(f"{s}: {n}" for s, n in sorted(p.counts().items()))
+        table = Table(title=f"Phase {p.number}  ({counts})", title_justify="left")
+        for column in ("#", "Status", "Model", "Filename", "Title"):
+            table.add_column(column)
+        for r in p.rows:
+            style = "green" if r.status == "complete" else "yellow" if r.status == "pending" else "dim"
+            table.add_row(r.id, f"[{style}]{r.status}[/]", r.model, r.filename, r.title)
+        console.print(table)
+
+
+@click.command("prompt")
+@PLAN_ARG
+@click.option("--phase", type=int, help="The phase to run (required unless --row names a unique row).")
+@click.option("--row", "row_id", help="Print the resolved DISPATCH prompt for this row (#) instead.")
+def prompt_cmd(plan: Path, phase: int | None, row_id: str | None) -> None:
+    """Print the resolved orchestrator prompt for a phase, ready to paste.
+
+    With --row, print the DISPATCH prompt one agent receives for that row:
+    the same sentences `orchestrate run` sends to the model.
+
+    \b
+    Example:
+      orchestrate prompt plans/glossary.md --phase 1
+      orchestrate prompt plans/glossary.md --row 2
+    """
+    parsed = _checked_plan(plan)
+    if row_id is not None:
+        row = parsed.find_row(row_id, phase)
+        if row is None:
+            where = f" in Phase {phase}" if phase is not None else ""
+            raise BadInputError(f"no row # {row_id}{where}", path=plan,
+                                hint="`orchestrate status PLAN` lists the rows")
+        click.echo(dispatch_prompt(parsed, row))
+        return
+    if phase is None:
+        raise click.UsageError("pass --phase N (or --row ID for one row's prompt)")
+    _select_phase(parsed, phase)
+    tracking = parsed.tracking_file_path()
+    try:
+        shown = tracking.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        shown = str(tracking)
+    click.echo(orchestrator_prompt(parsed, phase, shown), nl=False)

@@ -1,0 +1,1 @@
+"""The async dispatcher: concurrency, rate limits, retries, repairs, the usage ledger."""

@@ -1,0 +1,188 @@
+"""Every structural problem in a plan, found at once, each with its line and a fix.
+
+``check_plan`` never raises for a problem in the plan: it returns them all,
+so ``orchestrate check`` can report everything in one pass. Each check is a
+small function taking the plan (and the model table) and yielding problems.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path, PurePosixPath, PureWindowsPath
+
+from orchestrator.errors import Problem
+from orchestrator.models import ModelTable
+from orchestrator.plan.model import KNOWN_STATUSES, SECTION_KEYS, Plan, Row
+from orchestrator.plan.table_syntax import split_cells
+
+Check = Callable[[Plan, ModelTable], Iterator[Problem]]
+
+_SECTION_TITLES = {
+    "format reference": "Format Reference",
+    "output directory": "Output Directory",
+    "content rules": "Content Rules",
+    "validation checklist": "Validation Checklist",
+}
+_SECTION_HINTS = {
+    "format reference": "add `## Format Reference` followed by the path of your hand-written example output",
+    "output directory": "add `## Output Directory` followed by the folder outputs are written to, e.g. `output/`",
+    "content rules": "add `## Content Rules` with one `- rule` per line (they are copied into every prompt)",
+    "validation checklist": "add `## Validation Checklist` with numbered checks, e.g. `1. Front matter includes ...`",
+}
+
+
+def _p(plan: Plan, line: int | None, message: str, hint: str = "") -> Problem:
+    return Problem(plan.path, line, message, hint)
+
+
+def check_sections(plan: Plan, _models: ModelTable) -> Iterator[Problem]:
+    for key, required in SECTION_KEYS.items():
+        section = plan.section(key)
+        if section is None:
+            if required:
+                yield _p(plan, 1, f"missing required section: {_SECTION_TITLES[key]}", _SECTION_HINTS[key])
+            continue
+        single_value = key in ("format reference", "output directory", "tracking file")
+        if not section.items:
+            yield _p(plan, section.line, f"section '{section.heading}' is empty",
+                     _SECTION_HINTS.get(key, "write its value on the line below the heading"))
+        elif single_value and len(section.items) > 1:
+            yield _p(plan, section.items[1].line,
+                     f"section '{section.heading}' must hold one path, found {len(section.items)} lines",
+                     "keep only the path; move explanations into prose outside the section")
+    for dup in plan.duplicate_sections:
+        first = plan.sections[dup.key]
+        yield _p(plan, dup.line, f"duplicate section '{dup.heading}' (first at line {first.line})",
+                 "merge the two sections into one")
+
+
+def check_phases(plan: Plan, _models: ModelTable) -> Iterator[Problem]:
+    if not plan.phases:
+        yield _p(plan, 1, "no `## Phase N` section found",
+                 "add `## Phase 1` followed by a table | # | Title | Filename | Model | Status |")
+    seen: dict[int, int] = {}
+    for phase in plan.phases:
+        if phase.number in seen:
+            yield _p(plan, phase.heading_line,
+                     f"duplicate Phase {phase.number} (first at line {seen[phase.number]})",
+                     "give each phase its own number")
+        seen.setdefault(phase.number, phase.heading_line)
+        if phase.table is None:
+            yield _p(plan, phase.heading_line, f"Phase {phase.number} has no table",
+                     "add a table | # | Title | Filename | Model | Status | under the heading")
+            continue
+        for column in phase.table.missing_columns:
+            name = column if column == "#" else column.title()
+            yield _p(plan, phase.table.header_line, f"Phase {phase.number} table has no '{name}' column",
+                     "the header must name the columns #, Title, Filename, Model and Status")
+    for line in plan.orphan_tables:
+        cells = {c.text.strip().lower() for c in split_cells(_source_line(plan, line))}
+        if {"filename", "status"} <= cells:
+            yield _p(plan, line, "task table is not under a `## Phase N` heading",
+                     "move it under a heading such as `## Phase 3`, or its rows are never run")
+
+
+def _source_line(plan: Plan, line: int) -> str:
+    lines = plan.text.lstrip("\ufeff").replace("\r\n", "\n").split("\n")
+    return lines[line - 1] if 0 < line <= len(lines) else ""
+
+
+def _complete_tables(plan: Plan) -> Iterator[Row]:
+    for phase in plan.phases:
+        if phase.table is not None and not phase.table.missing_columns:
+            yield from phase.rows
+
+
+def check_rows(plan: Plan, _models: ModelTable) -> Iterator[Problem]:
+    ids: dict[str, int] = {}
+    names: dict[str, int] = {}
+    for row in _complete_tables(plan):
+        width = len(split_cells(_source_line(plan, row.line)))
+        columns = len(row.cells)
+        if width > columns:
+            yield _p(plan, row.line, f"row has {width} cells but the table has {columns} columns",
+                     "escape a literal pipe in a cell as \\| or remove the extra cell")
+        if not row.id:
+            yield _p(plan, row.line, "row has an empty '#' cell", "give every row a unique number")
+        elif row.id in ids:
+            yield _p(plan, row.line, f"duplicate # {row.id} (first at line {ids[row.id]})",
+                     "row numbers must be unique across the whole plan")
+        ids.setdefault(row.id, row.line)
+        if not row.title:
+            yield _p(plan, row.line, "row has an empty Title", "the title is what the output covers")
+        if row.filename:
+            key = row.filename.lower()
+            if key in names:
+                yield _p(plan, row.line, f"duplicate Filename {row.filename} (first at line {names[key]})",
+                         "two rows would overwrite each other's output; give each its own file")
+            names.setdefault(key, row.line)
+        if row.status not in KNOWN_STATUSES:
+            shown = row.status_text or "(empty)"
+            yield _p(plan, row.line, f"unknown Status '{shown}'",
+                     f"use one of: {', '.join(KNOWN_STATUSES)} (any case)")
+
+
+def check_filenames(plan: Plan, _models: ModelTable) -> Iterator[Problem]:
+    out_dir = plan.output_dir_path()
+    for row in _complete_tables(plan):
+        problem = filename_problem(row.filename, out_dir)
+        if problem:
+            yield _p(plan, row.line, problem,
+                     "use a plain relative name such as quorum.md (sub-folders inside the Output Directory are fine)")
+
+
+def filename_problem(filename: str, out_dir: Path | None) -> str | None:
+    """Why ``filename`` is not a safe output path inside ``out_dir``, or None.
+
+    Symlinks are resolved, so a link inside the output folder that points
+    elsewhere is refused too.
+    """
+    if not filename:
+        return "row has an empty Filename"
+    if PurePosixPath(filename).is_absolute() or PureWindowsPath(filename).is_absolute() or filename.startswith("~"):
+        return f"Filename {filename} is absolute"
+    if ".." in PurePosixPath(filename.replace("\\", "/")).parts:
+        return f"Filename {filename} contains '..'"
+    if out_dir is None:
+        return None
+    real_out = Path(os.path.realpath(out_dir))
+    target = Path(os.path.realpath(out_dir / filename))
+    if not target.is_relative_to(real_out) or target == real_out:
+        return f"Filename {filename} resolves outside the Output Directory ({target})"
+    return None
+
+
+def check_models(plan: Plan, models: ModelTable) -> Iterator[Problem]:
+    known = ", ".join(sorted(models.models))
+    for row in _complete_tables(plan):
+        if not row.model:
+            yield _p(plan, row.line, "row has an empty Model", f"use one of: {known}")
+        elif models.get(row.model) is None:
+            yield _p(plan, row.line, f"model '{row.model}' has no entry in the model table",
+                     f"use one of: {known}, a full model id, or add [models.{row.model}] to orchestrate.toml")
+
+
+def check_paths(plan: Plan, _models: ModelTable) -> Iterator[Problem]:
+    ref = plan.format_reference
+    if ref is not None:
+        path = plan.resolve(ref.text)
+        if not path.exists():
+            yield _p(plan, ref.line, f"format reference not found: {path}",
+                     "write the hand-written example output first, or fix the path (relative to the plan's folder)")
+        elif not path.is_file():
+            yield _p(plan, ref.line, f"format reference is not a file: {path}", "point it at a markdown file")
+    out = plan.output_directory
+    if out is not None:
+        path = plan.resolve(out.text)
+        if path.exists() and not path.is_dir():
+            yield _p(plan, out.line, f"Output Directory is not a folder: {path}", "name a folder, e.g. output/")
+
+
+CHECKS: tuple[Check, ...] = (check_sections, check_phases, check_rows, check_filenames, check_models, check_paths)
+
+
+def check_plan(plan: Plan, models: ModelTable) -> list[Problem]:
+    """All problems in ``plan``, sorted by line."""
+    problems = [problem for check in CHECKS for problem in check(plan, models)]
+    return sorted(problems, key=lambda p: (p.line or 0))

@@ -1,0 +1,1 @@
+"""Model providers: one call each, registered through entry points."""

@@ -1,0 +1,91 @@
+"""What a provider is: something that makes one model call and nothing else.
+
+Providers know nothing of plans, retries, rate limits or files. They map their
+SDK's errors to :mod:`orchestrator.errors` (``RateLimited``, ``Overloaded``,
+``ProviderTimeout``, ``FatalProviderError`` and its subclasses) so that the
+dispatcher above them never imports an SDK.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import ClassVar, Literal
+
+from orchestrator.models import Usage
+
+Role = Literal["user", "assistant"]
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One message of the conversation after the shared prefix."""
+
+    role: Role
+    text: str
+
+
+@dataclass(frozen=True)
+class CallRequest:
+    """One call: a system prompt, a cacheable shared prefix, then the turns.
+
+    ``shared`` is the same for every row of a plan; providers that support
+    prompt caching mark it as cacheable. ``turns`` starts with the row's own
+    user message; repair turns append (assistant draft, user complaint) pairs.
+    """
+
+    model: str  # the resolved model id
+    system: str
+    shared: str
+    turns: tuple[Turn, ...]
+    max_tokens: int
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RateLimitState:
+    """What the API said about our limits in its response headers (None = not said)."""
+
+    requests_limit: int | None = None
+    requests_remaining: int | None = None
+    tokens_limit: int | None = None
+    tokens_remaining: int | None = None
+    input_tokens_limit: int | None = None
+    input_tokens_remaining: int | None = None
+
+
+@dataclass(frozen=True)
+class CallResult:
+    """What one successful call returned."""
+
+    text: str
+    stop_reason: str  # end_turn, max_tokens, ...
+    usage: Usage
+    model: str
+    latency_s: float
+    request_id: str | None = None
+    rate_limits: RateLimitState | None = None
+
+    @property
+    def truncated(self) -> bool:
+        return self.stop_reason in ("max_tokens", "model_context_window_exceeded")
+
+
+class Provider(ABC):
+    """Base class of every provider; subclasses join the registry by entry point."""
+
+    #: the name users pass to ``--provider``
+    name: ClassVar[str]
+    #: True when the provider bills at batch prices (informs cost estimates)
+    batch_pricing: ClassVar[bool] = False
+
+    @abstractmethod
+    async def call(self, request: CallRequest) -> CallResult:
+        """Make exactly one call. Raise only :class:`orchestrator.errors.ProviderError`s."""
+
+    async def count_tokens(self, request: CallRequest) -> int | None:
+        """Input tokens the request would bill, if the provider can count them; else None."""
+        return None
+
+    async def aclose(self) -> None:
+        """Release connections (and any child process); called once at the end."""

@@ -1,0 +1,1 @@
+"""Example plans, installed as package data of ``orchestrator.examples.plans`` (see setup.py)."""

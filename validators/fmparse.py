@@ -1,0 +1,210 @@
+"""Read a document's YAML front matter safely, keeping every scalar as written.
+
+python-frontmatter is not used here: it turns a list or scalar block, or a
+missing closing ``---``, into an empty mapping, and YAML coerces dates and
+numbers. Instead the block is found by its delimiter lines and composed with
+PyYAML's ``BaseLoader``, whose scalars are all strings, so ``2024-01-01`` or
+``3`` are compared exactly as the file wrote them. Every way the block can be
+unusable has its own :class:`FrontMatter` status and message.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from enum import Enum
+
+import yaml
+
+#: A front matter value: a scalar string, a list, or a mapping of them.
+YamlValue = str | list["YamlValue"] | dict[str, "YamlValue"]
+
+_HEADING_RE = re.compile(r"^#{1,6}\s")
+_KEY_LINE_RE = re.compile(r"^[A-Za-z_][\w-]*\s*:(\s|$)")
+
+
+class FMStatus(Enum):
+    OK = "ok"
+    MISSING = "missing"
+    NOT_AT_START = "not at start"
+    UNCLOSED = "unclosed"
+    MALFORMED = "malformed"
+    NOT_MAPPING = "not a mapping"
+    EMPTY = "empty"
+
+
+@dataclass(frozen=True)
+class FMItem:
+    """One list item, with its 1-based line."""
+
+    value: YamlValue
+    line: int
+
+
+@dataclass(frozen=True)
+class FMEntry:
+    """One top-level key: its value as written and where it sits."""
+
+    key: str
+    value: YamlValue
+    line: int
+    items: tuple[FMItem, ...] = ()  # for a list value
+
+    @property
+    def kind(self) -> str:
+        """``list``, ``mapping`` or ``scalar``: the value's shape, for messages."""
+        if isinstance(self.value, list):
+            return "list"
+        return "mapping" if isinstance(self.value, dict) else "scalar"
+
+
+@dataclass(frozen=True)
+class FrontMatter:
+    """The front matter block, or why there is no usable one.
+
+    ``body_start`` is the 0-based index of the first line after the block
+    (0 when there is no block), so the markdown body can be parsed on its own
+    with correct line numbers.
+    """
+
+    status: FMStatus
+    message: str = ""
+    line: int | None = None
+    entries: dict[str, FMEntry] = field(default_factory=dict)
+    duplicates: tuple[FMEntry, ...] = ()
+    body_start: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.status is FMStatus.OK
+
+
+def read_front_matter(lines: list[str]) -> FrontMatter:
+    """Find and parse the front matter block at the top of ``lines`` (LF-split, no BOM)."""
+    if not lines or not _is_delimiter(lines[0], opening=True):
+        return _no_opening(lines)
+    close = next((i for i in range(1, len(lines)) if _is_delimiter(lines[i])), None)
+    if close is None:
+        return FrontMatter(
+            FMStatus.UNCLOSED,
+            "front matter opened with '---' on line 1 is never closed: add a '---' line after the last key",
+            1,
+            body_start=1,
+        )
+    return _parse_block(lines, close)
+
+
+def _is_delimiter(line: str, opening: bool = False) -> bool:
+    text = line.rstrip()
+    return text == "---" or (not opening and text == "...")
+
+
+def _no_opening(lines: list[str]) -> FrontMatter:
+    """No ``---`` on line 1: say what is there instead, and where a block may start."""
+    first = next((i for i, text in enumerate(lines) if text.strip()), None)
+    if first is None:
+        return FrontMatter(FMStatus.MISSING, "the file is empty: expected front matter starting with '---'", 1)
+    if _is_delimiter(lines[first], opening=True) and any(_is_delimiter(t) for t in lines[first + 1 :]):
+        found = "blank lines" if all(not t.strip() for t in lines[:first]) else f"'{_clip(lines[0])}'"
+        return FrontMatter(
+            FMStatus.NOT_AT_START,
+            f"front matter must begin on line 1, but its '---' is on line {first + 1} after {found}; "
+            "remove everything above it",
+            1,
+        )
+    if _KEY_LINE_RE.match(lines[first]):
+        return FrontMatter(
+            FMStatus.MISSING,
+            f"no front matter: line {first + 1} '{_clip(lines[first])}' looks like a YAML key "
+            "but the file does not start with a '---' line",
+            first + 1,
+        )
+    return FrontMatter(
+        FMStatus.MISSING,
+        f"no front matter: the file must start with a '---' line, found '{_clip(lines[first])}'",
+        first + 1,
+    )
+
+
+def _parse_block(lines: list[str], close: int) -> FrontMatter:
+    block = "\n".join(lines[1:close]) + "\n"
+    try:
+        node = yaml.compose(block, Loader=yaml.BaseLoader)
+    except yaml.YAMLError as exc:
+        return _yaml_failure(lines, close, exc)
+    if node is None:
+        return FrontMatter(FMStatus.EMPTY, "front matter is empty: expected 'key: value' lines", 1,
+                           body_start=close + 1)
+    if not isinstance(node, yaml.MappingNode):
+        shape = "a list" if isinstance(node, yaml.SequenceNode) else f"a single value '{_clip(str(node.value))}'"
+        return FrontMatter(
+            FMStatus.NOT_MAPPING,
+            f"front matter must be a mapping of 'key: value' lines, but it is {shape}",
+            node.start_mark.line + 2,
+            body_start=close + 1,
+        )
+    entries, duplicates = _entries(node)
+    return FrontMatter(FMStatus.OK, "", 1, entries, tuple(duplicates), close + 1)
+
+
+def _yaml_failure(lines: list[str], close: int, exc: yaml.YAMLError) -> FrontMatter:
+    """Malformed YAML, or an unclosed block that ran into the markdown body."""
+    heading = next((i for i in range(1, close) if _HEADING_RE.match(lines[i])), None)
+    if heading is not None:
+        return FrontMatter(
+            FMStatus.UNCLOSED,
+            f"front matter opened on line 1 is not closed before the heading on line {heading + 1} "
+            f"'{_clip(lines[heading])}': add a '---' line after the last key",
+            1,
+            body_start=1,
+        )
+    line = _error_line(exc, close)
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    context = getattr(exc, "context", None)
+    detail = f"{problem} ({context})" if context else str(problem)
+    return FrontMatter(
+        FMStatus.MALFORMED,
+        f"front matter is not valid YAML: {detail} at line {line}: '{_clip(lines[line - 1])}'",
+        line,
+        body_start=close + 1,
+    )
+
+
+def _error_line(exc: yaml.YAMLError, close: int) -> int:
+    """The file line of a YAML error; the construct's start when the error is at the block's end."""
+    problem = getattr(exc, "problem_mark", None)
+    context = getattr(exc, "context_mark", None)
+    line = problem.line + 2 if problem is not None else 1
+    if line >= close + 1 and context is not None:
+        line = context.line + 2
+    return min(max(line, 2), close + 1)
+
+
+def _entries(node: yaml.MappingNode) -> tuple[dict[str, FMEntry], list[FMEntry]]:
+    entries: dict[str, FMEntry] = {}
+    duplicates: list[FMEntry] = []
+    for key_node, value_node in node.value:
+        key = str(_convert(key_node))
+        items: tuple[FMItem, ...] = ()
+        if isinstance(value_node, yaml.SequenceNode):
+            items = tuple(FMItem(_convert(i), i.start_mark.line + 2) for i in value_node.value)
+        entry = FMEntry(key, _convert(value_node), key_node.start_mark.line + 2, items)
+        if key in entries:
+            duplicates.append(entry)
+        else:
+            entries[key] = entry
+    return entries, duplicates
+
+
+def _convert(node: yaml.Node) -> YamlValue:
+    """A composed node as plain strings, lists and dicts (no type coercion)."""
+    if isinstance(node, yaml.SequenceNode):
+        return [_convert(item) for item in node.value]
+    if isinstance(node, yaml.MappingNode):
+        return {str(_convert(k)): _convert(v) for k, v in node.value}
+    return str(node.value)
+
+
+def _clip(text: str, limit: int = 60) -> str:
+    text = text.strip()
+    return text if len(text) <= limit else text[: limit - 1] + "…"
