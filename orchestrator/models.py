@@ -1,11 +1,13 @@
 """The model table: aliases, model ids, prices and optional rate limits.
 
 The bundled table (``orchestrator/data/models.toml``) is overlaid, entry by
-entry and key by key, by the first of these that exist:
+entry and key by key, by each of these that exists:
 
-1. the file named by ``$ORCHESTRATE_MODELS``;
+1. ``$XDG_CONFIG_HOME/orchestrate/models.toml`` (default ``~/.config/...``);
 2. ``orchestrate.toml`` in the plan's folder (its ``[models.*]`` tables);
-3. ``$XDG_CONFIG_HOME/orchestrate/models.toml`` (default ``~/.config/...``).
+3. the file named by ``$ORCHESTRATE_MODELS``.
+
+Later files win.
 
 A plan may name a model by alias (``haiku``) or by full id
 (``claude-haiku-5-5``); both resolve to the same :class:`ModelInfo`.
@@ -124,14 +126,14 @@ def _bundled() -> tuple[dict[str, Any], str]:
 
 
 def _user_files(plan_dir: Path | None) -> list[Path]:
-    candidates: list[Path] = []
+    """Override files in overlay order: the later ones win."""
+    config_home = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    candidates = [config_home / "orchestrate" / "models.toml"]
+    if plan_dir is not None:
+        candidates.append(plan_dir / "orchestrate.toml")
     env = os.environ.get("ORCHESTRATE_MODELS")
     if env:
         candidates.append(Path(env))
-    if plan_dir is not None:
-        candidates.append(plan_dir / "orchestrate.toml")
-    config_home = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
-    candidates.append(config_home / "orchestrate" / "models.toml")
     return [path for path in candidates if path.is_file()]
 
 

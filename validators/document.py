@@ -50,6 +50,7 @@ class Document:
     headings: tuple[Heading, ...]
     tables: tuple[TableSpan, ...]
     body_start: int  # 1-based line where the markdown body begins
+    source: str = ""  # the content exactly as given (for tools that read the file)
 
     def sections(self, level: int = 2) -> tuple[Heading, ...]:
         return tuple(h for h in self.headings if h.level == level)
@@ -85,6 +86,7 @@ def parse_document(content: str) -> Document:
         headings=tuple(_headings(tokens, offset)),
         tables=tuple(_tables(tokens, lines, offset)),
         body_start=offset + 1,
+        source=content,
     )
 
 

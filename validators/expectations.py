@@ -99,13 +99,23 @@ class RequiredSections(Expectation):
 
 
 @dataclass(frozen=True)
-class TableSpacing(Expectation):
-    before: bool = True
-    after: bool = False
+class TableBlankBefore(Expectation):
+    def describe(self) -> str:
+        return "a blank line before every table"
+
+
+@dataclass(frozen=True)
+class TableBlankAfter(Expectation):
+    def describe(self) -> str:
+        return "a blank line after every table"
+
+
+@dataclass(frozen=True)
+class PlainDocument(Expectation):
+    """The file is the document itself, not wrapped in a code fence (as the reference is)."""
 
     def describe(self) -> str:
-        sides = " and ".join(s for s, on in (("before", self.before), ("after", self.after)) if on)
-        return f"blank line {sides} every table"
+        return "the file is not wrapped in a code fence"
 
 
 @dataclass(frozen=True)

@@ -78,12 +78,16 @@ def parse_plan(text: str, path: Path | str = "plan.md") -> Plan:
     claimed_tables: set[int] = set()
     for index, heading in enumerate(headings):
         end = _section_end(headings, index, len(lines))
-        if heading.level == 1 and title is None:
-            title = heading.text
-            continue
         key = _normalise(heading.text)
         phase_match = _PHASE_RE.match(key)
+        if heading.level == 1 and title is None and not phase_match and key not in SECTION_KEYS:
+            title = heading.text
+            continue
         if phase_match:
+            # A phase ends at the next Phase heading too, even a lower-ranked
+            # one, so `## Phase 1` cannot take the table of a `### Phase 2`.
+            later = [h.line for h in headings[index + 1 :] if _PHASE_RE.match(_normalise(h.text))]
+            end = min([end, *(line - 1 for line in later[:1])])
             phase = _read_phase(int(phase_match.group(1)), heading, end, tokens, lines, claimed_tables)
             phases.append(phase)
             continue

@@ -26,20 +26,12 @@ class CellSpan:
 def _pipe_positions(line: str) -> list[int]:
     """Offsets of the unescaped pipes in ``line``.
 
-    A backslash escapes the next character, so ``\\|`` is a literal pipe and
-    ``\\\\|`` is an escaped backslash followed by a real separator.
+    As in GFM (cmark-gfm, and markdown-it's ``escapedSplit``), a pipe right
+    after a backslash is escaped whatever precedes that backslash: ``\\|`` and
+    ``\\\\|`` both hold a literal pipe. Table row splitting happens before
+    inline parsing, so ordinary backslash escapes do not apply here.
     """
-    positions: list[int] = []
-    i = 0
-    while i < len(line):
-        char = line[i]
-        if char == "\\":
-            i += 2
-            continue
-        if char == "|":
-            positions.append(i)
-        i += 1
-    return positions
+    return [i for i, char in enumerate(line) if char == "|" and (i == 0 or line[i - 1] != "\\")]
 
 
 def content_bounds(line: str) -> tuple[int, int]:

@@ -9,8 +9,9 @@ dispatcher above them never imports an SDK.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal, Self
 
 from orchestrator.models import Usage
 
@@ -52,6 +53,9 @@ class RateLimitState:
     tokens_remaining: int | None = None
     input_tokens_limit: int | None = None
     input_tokens_remaining: int | None = None
+    #: seconds from the response until the request / input-token budget refills
+    requests_reset_s: float | None = None
+    input_tokens_reset_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,16 @@ class Provider(ABC):
     #: True when the provider bills at batch prices (informs cost estimates)
     batch_pricing: ClassVar[bool] = False
 
+    @classmethod
+    def create(cls, env: Mapping[str, str], **options: Any) -> Self:
+        """Build the provider for ``--provider NAME``: the registry's one way in.
+
+        ``env`` is the environment to read settings from (``os.environ`` in the
+        CLI, a plain dict in tests); ``options`` are the CLI's provider options.
+        The default passes ``options`` to the constructor; override to read ``env``.
+        """
+        return cls(**options)
+
     @abstractmethod
     async def call(self, request: CallRequest) -> CallResult:
         """Make exactly one call. Raise only :class:`orchestrator.errors.ProviderError`s."""
@@ -87,5 +101,5 @@ class Provider(ABC):
         """Input tokens the request would bill, if the provider can count them; else None."""
         return None
 
-    async def aclose(self) -> None:
+    async def aclose(self) -> None:  # noqa: B027 - optional hook, nothing to release by default
         """Release connections (and any child process); called once at the end."""

@@ -24,7 +24,9 @@ _RULES_MARK = "Follow these content rules: "
 _DETAILS_MARK = "Row details: "
 _NEXT_SENTENCES = (" Row details: ", " Follow these content rules: ", " Write the output to ")
 _ENUM_RES = (
-    re.compile(r"[`'\"]?([\w-]+)[`'\"]?\s+(?:must|should|has to|needs to)\s+be\s+one\s+of:?\s*(.+)", re.I),
+    re.compile(
+        r"[`'\"]?([\w-]+)[`'\"]?\s+(?:must|should|has to|needs to)\s+be\s+one\s+of:?\s*(.+)", re.I
+    ),
     re.compile(r"[`'\"]?([\w-]+)[`'\"]?\s*\((?:must be\s+)?one\s+of:?\s*([^)]+)\)", re.I),
 )
 
@@ -286,7 +288,8 @@ def _parse_parts(lines: list[str]) -> list[Part]:
 
 
 def _is_separator(line: str) -> bool:
-    return bool(re.fullmatch(r"\s*\|?\s*:?-{1,}:?\s*(\|\s*:?-{1,}:?\s*)*\|?\s*", line))
+    pattern = r"\s*\|?\s*:?-+:?\s*(\|\s*:?-+:?\s*)*\|?\s*"
+    return "|" in line and bool(re.fullmatch(pattern, line))
 
 
 def _cells(row: str) -> list[str]:

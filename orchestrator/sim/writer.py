@@ -60,13 +60,17 @@ _LABELS = (
     "Rule of thumb",
 )
 _PHRASES = (
-    "Where {T} earns its keep in everyday systems",
-    "The overhead {T} adds to every operation",
-    "Assuming {T} holds when a dependency breaks it",
-    "Wherever several parts must agree about {T}",
-    "Ideas that are often confused with {T}",
-    "Keep {T} simple until measurements say otherwise",
-    "Slow or inconsistent results that trace back to {T}",
+    "Where it earns its keep",
+    "The overhead it adds to each operation",
+    "Assuming it holds when a dependency breaks it",
+    "Wherever several parts must agree",
+    "Ideas that are often confused with it",
+    "Keep it simple until measurements disagree",
+    "Slow or inconsistent results",
+    "Rarely needed in small systems",
+)
+_STOP_WORDS = frozenset(
+    {"a", "an", "and", "the", "of", "vs", "versus", "for", "to", "in", "on", "with"}
 )
 _FILLER_TAGS = ("overview", "concepts", "reference", "guide", "fundamentals")
 _SUFFIXES = (
@@ -150,12 +154,13 @@ def write(brief: Brief, seed: int, flaws: Flaws = Flaws()) -> str:
     if flaws.bad_enum and not enum_keys:  # nothing to misspell: fail some other way
         doc_flaws = Flaws(missing_section=True, fenced=flaws.fenced or len(ref.sections) < 2)
     front = _front_matter(ref, brief, seed, rng, bad_enum=doc_flaws.bad_enum)
+    target = round(_reference_chars(ref) * rng.uniform(0.88, 1.04)) - len(front)
     sections = list(ref.sections)
     headed = [i for i, s in enumerate(sections) if s.heading is not None]
     if doc_flaws.missing_section and headed:
-        del sections[headed[rng.randrange(len(headed))]]
-    name = short_name(brief.title)
-    body = "\n\n".join(_section(s, name, rng) for s in sections)
+        dropped = sections.pop(headed[rng.randrange(len(headed))])
+        target -= dropped.chars + len(dropped.heading or "") + 5
+    body = _body(sections, short_name(brief.title), target, rng)
     text = f"{front}{body}\n"
     if doc_flaws.fenced:
         text = f"Here is the file:\n\n```markdown\n{text}```\n"
@@ -206,7 +211,8 @@ def _front_matter(
         elif entry.kind == "nested":
             lines.extend([f"{entry.key}:", *entry.raw])
         else:
-            lines.append(_scalar_line(entry, _scalar_value(entry.value, ref.title, brief.title, rng)))
+            value = _scalar_value(entry.value, ref.title, brief.title, rng)
+            lines.append(_scalar_line(entry, value))
     return "\n".join(lines) + "\n---\n\n"
 
 
@@ -227,9 +233,11 @@ def _tags(entry: FrontMatterEntry, ref: Reference, brief: Brief, seed: int) -> l
     for key, allowed in brief.enums.items():
         if any(e.key.lower() == key for e in ref.front_matter):
             tags.append(_slug(_enum_value(key, allowed, brief, seed)))
-    name = short_name(brief.title)
-    tags.append(_slug(" ".join(name.split()[:3])))
-    tags.extend(_slug(w) for w in re.findall(r"[A-Za-z]{4,}", name))
+    words = re.findall(r"\w+", short_name(brief.title))
+    words = [w for w in words if w.lower() not in _STOP_WORDS]
+    if len(words) <= 3:
+        tags.append(_slug(" ".join(words)))
+    tags.extend(_slug(w) for w in words if len(w) > 3)
     tags.extend(_FILLER_TAGS)
     unique = list(dict.fromkeys(t for t in tags if t))
     return unique[: max(3, len(entry.items))]
@@ -280,41 +288,70 @@ def _needs_quotes(value: str) -> bool:
 # --- body --------------------------------------------------------------------
 
 
-def _section(section: Section, title: str, rng: random.Random) -> str:
+@dataclass(frozen=True)
+class _Slot:
+    """Prose to write once the whole document's prose budget is known."""
+
+    weight: int  # the reference's prose length here
+    section: str
+    optional: bool = False  # added to a section the reference left without prose
+
+
+def _body(sections: list[Section], title: str, target: int, rng: random.Random) -> str:
+    """The sections, with prose sized so the whole lands near ``target`` characters."""
+    layouts = [_layout(s, title, rng) for s in sections]
+    blocks = [b for layout in layouts for b in layout]
+    fixed = sum(len(b) for b in blocks if isinstance(b, str)) + 2 * len(blocks)
+    slots = [b for b in blocks if isinstance(b, _Slot)]
+    budget = max(0, target - fixed)
+    weight = sum(s.weight for s in slots) or 1
+    rendered = []
+    for layout in layouts:
+        texts = []
+        for block in layout:
+            if isinstance(block, str):
+                texts.append(block)
+                continue
+            share = budget * block.weight // weight
+            if share >= 40 or not block.optional:
+                texts.append(_prose(title, block.section, share, rng))
+        rendered.append("\n\n".join(texts))
+    return "\n\n".join(rendered)
+
+
+def _layout(section: Section, title: str, rng: random.Random) -> list[str | _Slot]:
     name = section.heading or "overview"
-    blocks: list[str] = []
+    blocks: list[str | _Slot] = []
     if section.heading is not None:
         blocks.append(f"## {section.heading}")
+        if not any(p.kind == "prose" for p in section.parts):
+            blocks.append(_Slot(60, name, optional=True))
     elif section.h1:
         blocks.append(f"# {title}")
-    parts = list(section.parts)
-    structure = [
-        _table(p, title, rng) if p.kind == "table" else _list(p, title, rng) if p.kind == "list" else ""
-        for p in parts
-    ]
-    target = round(section.chars * rng.uniform(0.9, 1.1))
-    budget = target - sum(len(s) + 1 for s in structure) - sum(len(p.text) for p in parts)
-    if section.heading is not None and budget > 40 and not any(p.kind == "prose" for p in parts):
-        parts.insert(0, Part("prose", 0))  # every section says something about the title
-        structure.insert(0, "")
-    proses = [p for p in parts if p.kind == "prose"]
-    ref_prose = sum(p.chars for p in proses) or 1
-    for part, fixed in zip(parts, structure, strict=True):
+    for part in section.parts:
         if part.kind == "prose":
-            share = budget * max(part.chars, 1) // ref_prose
-            blocks.append(_prose(title, name, share, rng))
+            blocks.append(_Slot(max(part.chars, 1), name))
         elif part.kind == "heading":
             blocks.append(part.text)
+        elif part.kind == "table":
+            blocks.append(_table(part, title, rng))
         else:
-            blocks.append(fixed)
-    return "\n\n".join(b for b in blocks if b)
+            blocks.append(_list(part, title, rng))
+    return blocks
+
+
+def _reference_chars(ref: Reference) -> int:
+    if ref.text:
+        return len(ref.text.strip()) + 1
+    return sum(s.chars + len(s.heading or "") + 5 for s in ref.sections)
 
 
 def _table(part: Part, title: str, rng: random.Random) -> str:
     rows = []
-    for label in rng.sample(_LABELS, 3):
-        phrases = rng.sample(_PHRASES, max(0, len(part.header) - 1))
-        cells = [label] + [p.format(T=title) for p in phrases]
+    phrases = rng.sample(_PHRASES, len(_PHRASES))
+    for n, label in enumerate(rng.sample(_LABELS, 3)):
+        width = len(part.header) - 1
+        cells = [label] + [phrases[(n * width + k) % len(phrases)] for k in range(width)]
         rows.append(_row([c.replace("|", "\\|") for c in cells], part.outer_pipes))
     return "\n".join([_row(list(part.header), part.outer_pipes), part.text, *rows])
 
@@ -329,29 +366,41 @@ def _list(part: Part, title: str, rng: random.Random) -> str:
     phrases = rng.sample(_PHRASES, len(_PHRASES))
     for n in range(max(1, part.count)):
         marker = f"{n + 1}. " if part.text[0].isdigit() else part.text
-        items.append(marker + phrases[n % len(phrases)].format(T=title))
+        items.append(marker + phrases[n % len(phrases)])
     return "\n".join(items)
 
 
-def _prose(title: str, section: str, chars: int, rng: random.Random, paragraph_chars: int = 480) -> str:
-    """Sentences about ``title`` until about ``chars`` characters, in paragraphs."""
-    order = [t for t in _SENTENCES if section or "{S}" not in t]
-    rng.shuffle(order)
+def _prose(
+    title: str, section: str, chars: int, rng: random.Random, paragraph_chars: int = 480
+) -> str:
+    """Sentences about ``title`` filling about ``chars`` characters, in paragraphs."""
+    pool = [t.format(T=title, S=section.lower()) for t in _SENTENCES if section or "{S}" not in t]
+    pool = [p[0].upper() + p[1:] for p in pool]
+    rng.shuffle(pool)
     paragraphs: list[str] = []
     current: list[str] = []
     total = 0
     n = 0
     while True:
-        sentence = order[n % len(order)].format(T=title, S=section.lower())
+        remaining = chars - total
+        sentence = pool[n % len(pool)]
         n += 1
-        if current and total + len(sentence) // 2 > chars:
+        if current and len(sentence) > remaining:  # last one: the best fit, or none
+            unused = [p for p in pool if p not in current] or pool
+            sentence = min(unused, key=lambda p: abs(len(p) - remaining))
+            if abs(len(sentence) - remaining) < remaining:
+                current.append(sentence)
             break
-        current.append(sentence[0].upper() + sentence[1:])
+        current.append(sentence)
         total += len(sentence) + 1
-        if sum(len(s) + 1 for s in current) >= paragraph_chars and total < chars:
+        if total >= chars and len(current) == 1:
+            break
+        if sum(len(s) + 1 for s in current) >= paragraph_chars:
             paragraphs.append(" ".join(current))
             current = []
-    paragraphs.append(" ".join(current))
+            total += 1
+    if current:
+        paragraphs.append(" ".join(current))
     return "\n\n".join(paragraphs)
 
 

@@ -1,0 +1,416 @@
+"""The dispatcher: a fixed pool of workers, each running one job's conversation at a time.
+
+A job is one row: call the model, hand the response to the pipeline
+(``on_response`` checkpoints it, ``check`` validates it) and, while it fails,
+continue the same conversation with the validator's messages, up to
+``repair_attempts`` times. Around every call sit the limits that keep a large
+batch polite and cheap: per-model rate limits, a shared cool-down after a 429,
+bounded retries with backoff, and the spend cap.
+
+Stopping is graceful and loses nothing paid for. After a fatal error, the
+spend cap, or the ``stop`` event (Ctrl-C), no new call starts (no new job, no
+retry, no repair); calls already in flight finish and are checked (after
+``stop``, they get ``grace_s`` and are then cancelled). Jobs left without a
+verdict are reported as ``unfinished``; jobs never taken as ``not_started``.
+
+Only the project's own :class:`ProviderError`\\s are handled here: any other
+exception is a bug, stops the dispatch and propagates unchanged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from orchestrator.dispatch.backoff import Backoff
+from orchestrator.dispatch.cooldown import CoolDown
+from orchestrator.dispatch.events import DispatchEvent, EventKind
+from orchestrator.dispatch.jobs import (
+    TRUNCATED_FAILURE,
+    DispatchReport,
+    DispatchSettings,
+    Hooks,
+    Job,
+    JobOutcome,
+    StopReason,
+    Verdict,
+)
+from orchestrator.dispatch.ledger import AttemptKind, Ledger, LedgerEntry, Outcome
+from orchestrator.dispatch.ratelimit import ModelLimits, RateLimiter
+from orchestrator.errors import (
+    FatalProviderError,
+    Overloaded,
+    ProviderError,
+    ProviderTimeout,
+    RateLimited,
+)
+from orchestrator.models import Usage
+from orchestrator.prompts import repair_message
+from orchestrator.providers.base import CallRequest, CallResult, Provider, Turn
+
+_HALT_EVENTS: dict[StopReason, EventKind] = {
+    "fatal": "fatal",
+    "max_cost": "cost_limit",
+    "interrupted": "interrupted",
+}
+
+
+class _Unfinished(Exception):
+    """Internal: the job stops without a verdict because dispatch is halting."""
+
+
+@dataclass
+class _Conversation:
+    """One job's state while it runs."""
+
+    job: Job
+    turns: tuple[Turn, ...]
+    repairs: int
+    calls: int = 0
+    usage: Usage = field(default_factory=Usage)
+    cost: float = 0.0
+    last: CallResult | None = None
+
+    @property
+    def kind(self) -> AttemptKind:
+        return "repair" if len(self.turns) > len(self.job.request.turns) else "call"
+
+
+def _error_outcome(exc: ProviderError) -> Outcome:
+    if isinstance(exc, RateLimited):
+        return "rate_limited"
+    if isinstance(exc, Overloaded):
+        return "overloaded"
+    if isinstance(exc, ProviderTimeout):
+        return "timeout"
+    return "fatal" if isinstance(exc, FatalProviderError) else "error"
+
+
+class _Run:
+    """The shared state of one :func:`dispatch` call."""
+
+    def __init__(
+        self,
+        jobs: Sequence[Job],
+        provider: Provider,
+        hooks: Hooks,
+        settings: DispatchSettings,
+        ledger: Ledger | None,
+        spent_before: float,
+    ) -> None:
+        self.queue: deque[Job] = deque(jobs)
+        self.provider, self.hooks, self.settings, self.ledger = provider, hooks, settings, ledger
+        self.spent_before = spent_before
+        self.cooldown = CoolDown()
+        self.limits = RateLimiter(settings.rpm, settings.input_tpm)
+        self.backoff = Backoff(
+            settings.backoff_base_s,
+            settings.backoff_max_s,
+            retry_after_max_s=settings.retry_after_max_s,
+        )
+        self.halted = asyncio.Event()
+        self.stopped: StopReason | None = None
+        self.fatal: ProviderError | None = None
+        self.fatal_key: str | None = None
+        self.outcomes: list[JobOutcome] = []
+        self.unfinished: list[str] = []
+        self.usage = Usage()
+        self.cost = 0.0
+
+    # --- run-wide state ---------------------------------------------------------
+
+    def emit(self, kind: EventKind, job: Job | None = None, **fields: Any) -> None:
+        event = DispatchEvent(
+            kind,
+            key=job.key if job else None,
+            row_id=job.row_id if job else None,
+            spent_usd=self.spent_before + self.cost,
+            **fields,
+        )
+        self.hooks.on_event(event)
+
+    def halt(self, reason: StopReason, message: str | None = None) -> None:
+        if self.stopped is None:
+            self.stopped = reason
+            self.halted.set()
+            self.emit(_HALT_EVENTS[reason], message=message)
+
+    def over_budget(self) -> bool:
+        cap = self.settings.max_cost
+        return cap is not None and self.spent_before + self.cost >= cap
+
+    def check_budget(self) -> None:
+        if self.over_budget():
+            self.halt(
+                "max_cost",
+                f"spent ${self.spent_before + self.cost:.4f} of "
+                f"max_cost ${self.settings.max_cost:.4f}",
+            )
+
+    def on_fatal(self, job: Job, exc: ProviderError) -> None:
+        if self.fatal is None:
+            self.fatal, self.fatal_key = exc, job.key
+        self.halt("fatal", exc.render())
+
+    async def record(self, conv: _Conversation, outcome: Outcome, **fields: Any) -> None:
+        """One ledger line for the attempt just made (in a thread: fsync must not block)."""
+        if self.ledger is not None:
+            entry = self._entry(conv, outcome, **fields)
+            await asyncio.to_thread(self.ledger.record, entry)
+
+    def _entry(self, conv: _Conversation, outcome: Outcome, **fields: Any) -> LedgerEntry:
+        job = conv.job
+        return LedgerEntry(
+            key=job.key,
+            row_id=job.row_id,
+            model=job.model.id,
+            attempt=conv.calls,
+            kind=conv.kind,
+            outcome=outcome,
+            **fields,
+        )
+
+    # --- workers ----------------------------------------------------------------
+
+    async def worker(self) -> None:
+        while not self.halted.is_set() and self.queue:
+            await self.run_job(self.queue.popleft())
+
+    async def watch(self, stop: asyncio.Event, workers: list[asyncio.Task[None]]) -> None:
+        """On ``stop``: halt, give in-flight calls ``grace_s``, then cancel what is left."""
+        await stop.wait()
+        self.halt("interrupted", "stop requested")
+        _, pending = await asyncio.wait(workers, timeout=self.settings.grace_s)
+        for task in pending:
+            task.cancel()
+
+    async def run_job(self, job: Job) -> None:
+        conv = _Conversation(job, (*job.request.turns, *job.history), job.repairs_used)
+        self.emit("started", job)
+        try:
+            outcome = await self.converse(conv)
+        except _Unfinished:
+            self.unfinished.append(job.key)
+            return
+        except asyncio.CancelledError:
+            self.unfinished.append(job.key)
+            raise
+        self.outcomes.append(outcome)
+        self.hooks.on_finished(job, outcome)
+        message = outcome.error or (outcome.failures[0] if outcome.failures else None)
+        self.emit("finished", job, ok=outcome.ok, attempt=outcome.calls, message=message)
+
+    async def converse(self, conv: _Conversation) -> JobOutcome:
+        """Call, judge, and repair in the same conversation until ok or out of repairs."""
+        while True:
+            try:
+                result = await self.call(conv)
+            except ProviderError as exc:  # retries exhausted, or not retryable (fatal raised above)
+                return _outcome(conv, None, error=exc.render())
+            verdict = await self.judge(conv, result)
+            if verdict.ok or conv.repairs >= self.settings.repair_attempts:
+                return _outcome(conv, verdict)
+            if self.halted.is_set():
+                raise _Unfinished
+            conv.turns += (
+                Turn("assistant", result.text),
+                Turn("user", repair_message(verdict.failures)),
+            )
+            conv.repairs += 1
+            self.emit(
+                "repaired", conv.job, attempt=conv.repairs, message="; ".join(verdict.failures)
+            )
+
+    # --- one call, with retries ------------------------------------------------------
+
+    async def gate(self, limits: ModelLimits, request: CallRequest) -> int:
+        """Wait until this call may start; raise :class:`_Unfinished` when halting."""
+        self.check_budget()
+        if self.halted.is_set():
+            raise _Unfinished
+        await self.cooldown.wait()
+        charged = await limits.acquire(request)
+        await self.cooldown.wait()  # a 429 may have arrived while we queued for the limiter
+        if self.halted.is_set():
+            raise _Unfinished
+        return charged
+
+    async def call(self, conv: _Conversation) -> CallResult:
+        """One successful response for the conversation so far, retrying what may be retried."""
+        request = replace(conv.job.request, turns=conv.turns)
+        limits = self.limits.for_model(conv.job.model)
+        tries = {"timeout": 0, "other": 0}
+        while True:
+            charged = await self.gate(limits, request)
+            conv.calls += 1
+            started = time.perf_counter()
+            try:
+                result = await self.provider.call(request)
+            except ProviderError as exc:
+                await self.record(
+                    conv,
+                    _error_outcome(exc),
+                    error=exc.render(),
+                    latency_s=time.perf_counter() - started,
+                    request_id=exc.request_id,
+                )
+                await self.before_retry(conv, exc, tries)
+                continue
+            except asyncio.CancelledError:
+                if self.ledger is not None:  # no awaiting while cancelled: write synchronously
+                    self.ledger.record(
+                        self._entry(
+                            conv,
+                            "cancelled",
+                            error="cancelled after grace period",
+                            latency_s=time.perf_counter() - started,
+                        )
+                    )
+                raise
+            limits.settle(charged, result.usage)
+            limits.observe(result.rate_limits)
+            return result
+
+    async def before_retry(
+        self, conv: _Conversation, exc: ProviderError, tries: dict[str, int]
+    ) -> None:
+        """Re-raise what may not be retried; otherwise wait (sharing a 429's wait with everyone)."""
+        if isinstance(exc, FatalProviderError):
+            self.on_fatal(conv.job, exc)
+            raise _Unfinished from exc
+        if not exc.retryable:
+            raise exc
+        kind = "timeout" if isinstance(exc, ProviderTimeout) else "other"
+        tries[kind] += 1
+        limit = self.settings.timeout_retries if kind == "timeout" else self.settings.max_retries
+        if tries[kind] > limit:
+            raise exc
+        delay = self.backoff.delay(tries[kind], exc.retry_after)
+        if isinstance(exc, RateLimited) or (isinstance(exc, Overloaded) and exc.retry_after):
+            self.cooldown.extend(delay)
+        self.emit(
+            "retry",
+            conv.job,
+            attempt=conv.calls,
+            reason=_error_outcome(exc),
+            delay_s=delay,
+            message=exc.message,
+        )
+        with contextlib.suppress(TimeoutError):  # wake early when halting
+            await asyncio.wait_for(self.halted.wait(), delay)
+
+    # --- one response ----------------------------------------------------------------
+
+    async def judge(self, conv: _Conversation, result: CallResult) -> Verdict:
+        """Count the cost, checkpoint, validate; the ledger line is written whatever happens."""
+        job = conv.job
+        cost = job.model.cost(result.usage, batch=self.provider.batch_pricing)
+        conv.usage += result.usage
+        conv.cost += cost
+        self.usage += result.usage
+        self.cost += cost
+        conv.last = result
+        self.emit("response", job, attempt=conv.calls, usage=result.usage, cost_usd=cost)
+        outcome: Outcome = "unchecked"
+        try:
+            self.hooks.on_response(job, conv.turns, result, conv.calls)
+            if result.truncated:
+                outcome, verdict = "truncated", Verdict(False, None, [TRUNCATED_FAILURE])
+            else:
+                verdict = self.hooks.check(job, result)
+                outcome = "ok" if verdict.ok else "invalid"
+        finally:
+            await self.record(
+                conv,
+                outcome,
+                usage=result.usage,
+                cost_usd=cost,
+                latency_s=result.latency_s,
+                request_id=result.request_id,
+                stop_reason=result.stop_reason,
+            )
+            self.check_budget()
+        return verdict
+
+    def report(self, jobs: Sequence[Job]) -> DispatchReport:
+        order = {job.key: i for i, job in enumerate(jobs)}
+        return DispatchReport(
+            outcomes=sorted(self.outcomes, key=lambda o: order[o.key]),
+            not_started=[job.key for job in self.queue],
+            stopped=self.stopped,
+            fatal=self.fatal,
+            usage=self.usage,
+            cost_usd=self.cost,
+            unfinished=sorted(self.unfinished, key=order.__getitem__),
+            fatal_key=self.fatal_key,
+        )
+
+
+def _outcome(
+    conv: _Conversation, verdict: Verdict | None, *, error: str | None = None
+) -> JobOutcome:
+    last = conv.last
+    return JobOutcome(
+        key=conv.job.key,
+        row_id=conv.job.row_id,
+        ok=bool(verdict and verdict.ok),
+        content=verdict.content if verdict and verdict.ok else None,
+        failures=list(verdict.failures) if verdict and not verdict.ok else [],
+        calls=conv.calls,
+        repairs=conv.repairs,
+        usage=conv.usage,
+        cost_usd=conv.cost,
+        error=error,
+        last_text=last.text if last else None,
+        stop_reason=last.stop_reason if last else None,
+        notes=list(verdict.notes) if verdict else [],
+    )
+
+
+async def _join(workers: list[asyncio.Task[None]]) -> None:
+    """Wait for every worker; if one raised (a bug), cancel the rest and re-raise it as is."""
+    pending = set(workers)
+    while pending:
+        done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_EXCEPTION)
+        for task in done:
+            if not task.cancelled() and (exc := task.exception()) is not None:
+                raise exc
+
+
+async def dispatch(
+    jobs: Sequence[Job],
+    provider: Provider,
+    hooks: Hooks,
+    settings: DispatchSettings,
+    *,
+    ledger: Ledger | None = None,
+    stop: asyncio.Event | None = None,
+    spent_before: float = 0.0,
+) -> DispatchReport:
+    """Run ``jobs`` with at most ``settings.workers`` in flight; see the module docstring."""
+    keys = [job.key for job in jobs]
+    if len(set(keys)) != len(keys):
+        raise ValueError("job keys must be unique within a dispatch")
+    run = _Run(jobs, provider, hooks, settings, ledger, spent_before)
+    run.check_budget()
+    if stop is not None and stop.is_set():
+        run.halt("interrupted", "stop requested")
+    workers = [
+        asyncio.create_task(run.worker(), name=f"dispatch-worker-{i}")
+        for i in range(min(max(1, settings.workers), len(jobs)))
+    ]
+    watcher = (
+        asyncio.create_task(run.watch(stop, workers)) if stop is not None and workers else None
+    )
+    try:
+        await _join(workers)
+    finally:
+        for task in (*workers, *([watcher] if watcher else [])):
+            task.cancel()
+        await asyncio.gather(*workers, *([watcher] if watcher else []), return_exceptions=True)
+    return run.report(jobs)

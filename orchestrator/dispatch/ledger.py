@@ -1,0 +1,130 @@
+"""The usage ledger: one JSON line per call attempt, written as it happens.
+
+Money is spent per attempt, not per row: a retried 529 costs nothing, but a
+response that fails validation and is repaired costs twice. Every attempt is
+appended the moment it ends, with one ``write()`` of a complete line followed
+by ``fsync``, so a crash or Ctrl-C never loses spend that happened and never
+leaves half a line (a reader skips a trailing partial line all the same).
+Because the file is only ever appended to, :meth:`Ledger.totals` on a rerun
+includes every earlier run's spend.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from orchestrator.models import Usage
+
+AttemptKind = Literal["call", "repair"]
+#: ok / invalid / truncated: a response came back; the rest: the call failed.
+Outcome = Literal[
+    "ok",
+    "invalid",
+    "truncated",
+    "unchecked",
+    "rate_limited",
+    "overloaded",
+    "timeout",
+    "fatal",
+    "error",
+    "cancelled",
+]
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """One attempt: who, which model, what it cost, and how it ended."""
+
+    key: str
+    row_id: str
+    model: str
+    attempt: int
+    kind: AttemptKind
+    outcome: Outcome
+    usage: Usage = field(default_factory=Usage)
+    cost_usd: float = 0.0
+    latency_s: float = 0.0
+    error: str | None = None
+    request_id: str | None = None
+    stop_reason: str | None = None
+    ts: str = field(default_factory=_now)
+
+    def to_json(self) -> str:
+        data: dict[str, Any] = {
+            "ts": self.ts,
+            "key": self.key,
+            "row_id": self.row_id,
+            "model": self.model,
+            "attempt": self.attempt,
+            "kind": self.kind,
+            "outcome": self.outcome,
+            "usage": self.usage.as_dict(),
+            "cost_usd": round(self.cost_usd, 8),
+            "latency_s": round(self.latency_s, 4),
+            "error": self.error,
+            "request_id": self.request_id,
+            "stop_reason": self.stop_reason,
+        }
+        return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+class Ledger:
+    """An append-only JSONL file of :class:`LedgerEntry` lines (safe to call from threads)."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self._lock = threading.Lock()
+
+    def record(self, entry: LedgerEntry) -> None:
+        """Append one complete line with a single ``write``, then flush it to disk."""
+        data = (entry.to_json() + "\n").encode("utf-8")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            with self._lock:
+                self._start_on_new_line(fd)
+                os.write(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def _start_on_new_line(self, fd: int) -> None:
+        """After a crash mid-line, end the partial line so the next entry stays readable."""
+        size = os.fstat(fd).st_size
+        if size and os.pread(fd, 1, size - 1) != b"\n":
+            os.write(fd, b"\n")
+
+    def entries(self) -> Iterator[dict[str, Any]]:
+        """Every complete, readable line (partial or corrupt lines are skipped)."""
+        try:
+            raw = self.path.read_bytes()
+        except FileNotFoundError:
+            return
+        for line in raw.split(b"\n"):
+            if not line.strip():
+                continue
+            try:
+                data = json.loads(line)
+            except (json.JSONDecodeError, UnicodeDecodeError):
+                continue
+            if isinstance(data, dict):
+                yield data
+
+    def totals(self) -> tuple[Usage, float]:
+        """Usage and dollars of every attempt ever recorded in this ledger."""
+        usage, cost = Usage(), 0.0
+        for data in self.entries():
+            usage += Usage.from_dict(data.get("usage") or {})
+            cost += float(data.get("cost_usd") or 0.0)
+        return usage, cost

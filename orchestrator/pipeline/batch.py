@@ -1,0 +1,272 @@
+"""A batch: one run of a plan's phase, and the folder that holds its checkpoints.
+
+A batch is named by its id (default ``<plan-stem>-phase<N>``). Its folder,
+``data/<id>/`` beside the plan unless ``--data-dir`` says otherwise, holds
+``batch.json`` (plan, phase, settings, created), one ``item-NNNN/`` folder per
+row, ``all_results.json`` and ``ledger.jsonl``. The report goes to
+``output/<id>/index.html`` beside the plan. Once ``batch.json`` exists, a stage
+given only ``--batch-id`` finds the plan and phase from it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import asdict, dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from orchestrator.errors import BadInputError
+from orchestrator.recorder.atomic import atomic_write
+
+STAGES = ("acquire", "prepare", "process", "parse", "render")
+BATCH_FILE = "batch.json"
+RESULTS_FILE = "all_results.json"
+LEDGER_FILE = "ledger.jsonl"
+REPORT_FILE = "index.html"
+
+_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_SKIP_DIRS = {".git", "node_modules", ".venv", "venv", "__pycache__", ".tox"}
+_SEARCH_DEPTH = 4
+
+
+def now_iso() -> str:
+    """The current UTC time as ISO 8601 (seconds), as every checkpoint records it."""
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class BatchSettings:
+    """Options that stick to a batch: a later stage without them reuses these."""
+
+    provider: str | None = None
+    model: str | None = None
+    workers: int = 5
+    repair_attempts: int = 2
+
+    def merged(self, **given: Any) -> BatchSettings:
+        """These settings with every option the user actually gave (not ``None``)."""
+        return replace(self, **{k: v for k, v in given.items() if v is not None})
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Where a batch lives and what it runs. Paths are absolute."""
+
+    id: str
+    plan_path: Path
+    phase: int
+    dir: Path
+    report_dir: Path
+    settings: BatchSettings = field(default_factory=BatchSettings)
+    created: str = ""
+
+    @property
+    def batch_file(self) -> Path:
+        return self.dir / BATCH_FILE
+
+    @property
+    def results_path(self) -> Path:
+        return self.dir / RESULTS_FILE
+
+    @property
+    def ledger_path(self) -> Path:
+        return self.dir / LEDGER_FILE
+
+    @property
+    def report_path(self) -> Path:
+        return self.report_dir / REPORT_FILE
+
+    def item_dir(self, item_id: str) -> Path:
+        return self.dir / item_id
+
+    def item_ids(self) -> list[str]:
+        """Items that have a folder in the batch, in row order."""
+        if not self.dir.is_dir():
+            return []
+        found = [p.name for p in self.dir.iterdir() if p.is_dir() and p.name.startswith("item-")]
+        return sorted(found, key=_item_sort_key)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "batch_id": self.id,
+            "plan": _relative(self.plan_path, self.dir),
+            "plan_absolute": os.fspath(self.plan_path),
+            "phase": self.phase,
+            "report_dir": _relative(self.report_dir, self.dir),
+            "settings": asdict(self.settings),
+            "created": self.created,
+        }
+
+    def save(self) -> None:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        text = json.dumps(self.as_dict(), indent=2) + "\n"
+        atomic_write(self.batch_file, text.encode("utf-8"))
+
+
+def _relative(path: Path, start: Path) -> str:
+    return Path(os.path.relpath(path, start)).as_posix()
+
+
+def _item_sort_key(name: str) -> tuple[int, int, str]:
+    tail = name.removeprefix("item-")
+    return (0, int(tail), "") if tail.isdigit() else (1, 0, tail)
+
+
+def item_id(row_id: str) -> str:
+    """The folder name of a row's item: ``item-0002`` for row 2, else a slug."""
+    text = row_id.strip()
+    if text.isdigit():
+        return f"item-{int(text):04d}"
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.") or "row"
+    return f"item-{slug}"
+
+
+def default_batch_id(plan_path: Path, phase: int) -> str:
+    """``<plan-stem>-phase<N>``, e.g. ``glossary-phase1``."""
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", plan_path.stem).strip("-.") or "plan"
+    return f"{stem}-phase{phase}"
+
+
+def check_batch_id(batch_id: str) -> str:
+    if not _ID_RE.match(batch_id):
+        raise BadInputError(
+            f"invalid batch id {batch_id!r}",
+            hint="use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit",
+        )
+    return batch_id
+
+
+def load_batch(batch_file: Path) -> Batch:
+    """Read ``batch.json``; relative paths in it resolve against its folder."""
+    try:
+        data = json.loads(batch_file.read_text(encoding="utf-8"))
+        folder = batch_file.parent.resolve()
+        plan = (folder / data["plan"]).resolve()
+        if not plan.exists() and data.get("plan_absolute"):
+            plan = Path(data["plan_absolute"])
+        settings = BatchSettings(**data.get("settings", {}))
+        return Batch(
+            id=str(data["batch_id"]),
+            plan_path=plan,
+            phase=int(data["phase"]),
+            dir=folder,
+            report_dir=(folder / data["report_dir"]).resolve(),
+            settings=settings,
+            created=str(data.get("created", "")),
+        )
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise BadInputError(
+            f"cannot read batch file ({exc})",
+            path=batch_file,
+            hint="fix or delete batch.json; acquire recreates it from the plan",
+        ) from None
+
+
+def find_batch(batch_id: str, data_dir: Path | None = None, cwd: Path | None = None) -> Path | None:
+    """``batch.json`` of ``batch_id``: in ``data_dir``, else ``data/ID`` under ``cwd``."""
+    if data_dir is not None:
+        candidate = data_dir / batch_id / BATCH_FILE
+        return candidate if candidate.is_file() else None
+    root = (cwd or Path.cwd()).resolve()
+    direct = root / "data" / batch_id / BATCH_FILE
+    if direct.is_file():
+        return direct
+    return _search(root, batch_id, _SEARCH_DEPTH)
+
+
+def _search(folder: Path, batch_id: str, depth: int) -> Path | None:
+    """Breadth-first search for ``data/<batch_id>/batch.json`` below ``folder``."""
+    level = [folder]
+    for _ in range(depth):
+        following: list[Path] = []
+        for parent in level:
+            try:
+                children = sorted(p for p in parent.iterdir() if p.is_dir())
+            except OSError:
+                continue
+            for child in children:
+                if child.name in _SKIP_DIRS or child.name.startswith("."):
+                    continue
+                candidate = child / "data" / batch_id / BATCH_FILE
+                if candidate.is_file():
+                    return candidate
+                following.append(child)
+        level = following
+    return None
+
+
+def new_batch(
+    plan_path: Path,
+    phase: int,
+    batch_id: str | None = None,
+    data_dir: Path | None = None,
+    report_dir: Path | None = None,
+) -> Batch:
+    """A batch object for ``plan_path``'s ``phase`` (not yet saved)."""
+    plan_path = plan_path.resolve()
+    ident = check_batch_id(batch_id or default_batch_id(plan_path, phase))
+    root = (data_dir or plan_path.parent / "data").resolve()
+    reports = (report_dir or plan_path.parent / "output" / ident).resolve()
+    return Batch(ident, plan_path, phase, root / ident, reports, BatchSettings(), now_iso())
+
+
+def open_batch(
+    plan_path: Path | None,
+    phase: int | None,
+    batch_id: str | None,
+    data_dir: Path | None = None,
+    report_dir: Path | None = None,
+) -> Batch:
+    """The batch a command names: found by id, or made from the plan and phase.
+
+    Raises :class:`BadInputError` when neither identifies a batch, or when an
+    existing batch belongs to another plan or phase.
+    """
+    if batch_id is not None:
+        check_batch_id(batch_id)
+    if plan_path is None:
+        if batch_id is None:
+            raise BadInputError(
+                "name a plan and phase, or a batch",
+                hint="e.g. `orchestrate acquire plans/glossary.md --phase 1`, "
+                "or `--batch-id ID` for a batch that exists",
+            )
+        found = find_batch(batch_id, data_dir)
+        if found is None:
+            where = data_dir or Path("data")
+            raise BadInputError(
+                f"no batch {batch_id!r} found (looked for {where}/{batch_id}/batch.json)",
+                hint=f"create it with `orchestrate acquire PLAN --phase N --batch-id {batch_id}`, "
+                "or pass --data-dir",
+            )
+        return load_batch(found)
+    if phase is None:
+        existing = _existing_for(plan_path, batch_id, data_dir)
+        if existing is None:
+            raise BadInputError(
+                "--phase is required for a new batch", path=plan_path, hint="e.g. `--phase 1`"
+            )
+        return existing
+    batch = new_batch(plan_path, phase, batch_id, data_dir, report_dir)
+    if batch.batch_file.is_file():
+        existing_batch = load_batch(batch.batch_file)
+        if existing_batch.phase != phase or existing_batch.plan_path != batch.plan_path:
+            raise BadInputError(
+                f"batch {batch.id!r} belongs to {existing_batch.plan_path} "
+                f"phase {existing_batch.phase}",
+                path=batch.batch_file,
+                hint="choose another --batch-id, or run it without PLAN and --phase",
+            )
+        return existing_batch
+    return batch
+
+
+def _existing_for(plan_path: Path, batch_id: str | None, data_dir: Path | None) -> Batch | None:
+    if batch_id is None:
+        return None
+    root = (data_dir or plan_path.parent / "data").resolve()
+    candidate = root / batch_id / BATCH_FILE
+    return load_batch(candidate) if candidate.is_file() else None

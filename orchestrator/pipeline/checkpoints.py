@@ -1,0 +1,211 @@
+"""Per-item checkpoint files, their input hashes, and when each is current.
+
+Every checkpoint names the hashes of what it was made from:
+
+* ``raw.json``      ``input_hash`` = hash of its ``inputs`` (row cells and plan context)
+* ``prompt.json``   ``inputs.raw`` = the raw hash; ``prompt_sha256`` = hash of ``prompt.md``
+* ``response.json`` ``inputs.request`` = hash of prompt text + model id; ``response_sha256``
+* ``parsed.json``   ``inputs.raw`` and ``inputs.response``
+
+A checkpoint is *current* when the hashes it recorded equal those of its
+inputs as they are now, so an edited row makes every later checkpoint stale,
+while an edit that leaves the prompt text unchanged (say, a checklist line)
+re-parses without paying for a new response.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from orchestrator.recorder.atomic import atomic_write
+
+RAW = "raw.json"
+PROMPT = "prompt.md"
+PROMPT_META = "prompt.json"
+RESPONSE = "response.md"
+RESPONSE_META = "response.json"
+PARSED = "parsed.json"
+
+#: The files each stage writes in an item's folder (RENDER writes none there).
+STAGE_FILES: dict[str, tuple[str, ...]] = {
+    "acquire": (RAW,),
+    "prepare": (PROMPT, PROMPT_META),
+    "process": (RESPONSE, RESPONSE_META),
+    "parse": (PARSED,),
+    "render": (),
+}
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def sha256_text(text: str) -> str:
+    return sha256_bytes(text.encode("utf-8"))
+
+
+def sha256_json(value: Any) -> str:
+    """Hash of ``value`` as canonical JSON (sorted keys, no whitespace)."""
+    canonical = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return sha256_text(canonical)
+
+
+def request_key(prompt_sha256: str, model_id: str) -> str:
+    """What a response answers: this prompt text sent to this model."""
+    return sha256_text(f"{prompt_sha256}\0{model_id}")
+
+
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
+
+
+def write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, text.encode("utf-8"))
+
+
+def read_json(path: Path) -> dict[str, Any] | None:
+    """The JSON object at ``path``, or ``None`` when missing or unreadable (= not current)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def read_text(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError:
+        return None
+
+
+@dataclass(frozen=True)
+class ItemFiles:
+    """The checkpoint files of one item."""
+
+    id: str
+    dir: Path
+
+    @property
+    def raw(self) -> Path:
+        return self.dir / RAW
+
+    @property
+    def prompt(self) -> Path:
+        return self.dir / PROMPT
+
+    @property
+    def prompt_meta(self) -> Path:
+        return self.dir / PROMPT_META
+
+    @property
+    def response(self) -> Path:
+        return self.dir / RESPONSE
+
+    @property
+    def response_meta(self) -> Path:
+        return self.dir / RESPONSE_META
+
+    @property
+    def parsed(self) -> Path:
+        return self.dir / PARSED
+
+    def stage_paths(self, stage: str) -> list[Path]:
+        return [self.dir / name for name in STAGE_FILES[stage]]
+
+    def load(self) -> ItemState:
+        return ItemState(
+            files=self,
+            raw=read_json(self.raw),
+            prompt_meta=read_json(self.prompt_meta),
+            prompt_text=read_text(self.prompt),
+            response_meta=read_json(self.response_meta),
+            response_text=read_text(self.response),
+            parsed=read_json(self.parsed),
+        )
+
+
+@dataclass(frozen=True)
+class ItemState:
+    """Everything checkpointed for one item, read once."""
+
+    files: ItemFiles
+    raw: dict[str, Any] | None
+    prompt_meta: dict[str, Any] | None
+    prompt_text: str | None
+    response_meta: dict[str, Any] | None
+    response_text: str | None
+    parsed: dict[str, Any] | None
+
+    @property
+    def id(self) -> str:
+        return self.files.id
+
+    @property
+    def raw_hash(self) -> str | None:
+        return str(self.raw["input_hash"]) if self.raw and "input_hash" in self.raw else None
+
+    @property
+    def prompt_sha(self) -> str | None:
+        return sha256_text(self.prompt_text) if self.prompt_text is not None else None
+
+    @property
+    def response_sha(self) -> str | None:
+        return sha256_text(self.response_text) if self.response_text is not None else None
+
+    def prompt_current(self) -> bool:
+        """``prompt.md`` was prepared from today's ``raw.json`` and not edited since."""
+        meta = self.prompt_meta
+        return (
+            meta is not None
+            and self.raw_hash is not None
+            and _get(meta, "inputs", "raw") == self.raw_hash
+            and meta.get("prompt_sha256") == self.prompt_sha
+        )
+
+    def request_key(self, model_id: str) -> str | None:
+        sha = self.prompt_sha
+        return request_key(sha, model_id) if sha is not None else None
+
+    def response_answers(self, key: str | None) -> bool:
+        """``response.md`` is intact and answers the request ``key`` (prompt text + model)."""
+        meta = self.response_meta
+        return (
+            key is not None
+            and meta is not None
+            and self.response_text is not None
+            and _get(meta, "inputs", "request") == key
+            and meta.get("response_sha256") == self.response_sha
+        )
+
+    def response_current(self, model_id: str | None = None) -> bool:
+        """``response.md`` answers today's ``prompt.md`` (for ``model_id``, when given)."""
+        if self.response_meta is None or not self.prompt_current():
+            return False
+        model = model_id or str(self.response_meta.get("model_id", ""))
+        return self.response_answers(self.request_key(model))
+
+    def parsed_current(self) -> bool:
+        """``parsed.json`` was made from today's response and raw row."""
+        parsed = self.parsed
+        return (
+            parsed is not None
+            and self.response_current()
+            and _get(parsed, "inputs", "response") == self.response_sha
+            and _get(parsed, "inputs", "raw") == self.raw_hash
+        )
+
+
+def _get(data: dict[str, Any], *keys: str) -> Any:
+    value: Any = data
+    for key in keys:
+        if not isinstance(value, dict):
+            return None
+        value = value.get(key)
+    return value

@@ -1,0 +1,219 @@
+"""RENDER: the batch's ``index.html``, one self-contained file (no network, no script).
+
+The page shows the plan, phase, model mix, token and cost totals, the
+estimate against the actual spend, an inline SVG chart of cost per row, and
+a table of every row (status, model, attempts, tokens, cost, each validation
+check, a link to the output) whose outputs open rendered in place, inside a
+``<details>`` element. Markdown is rendered with markdown-it-py with raw HTML
+disabled, so an output cannot inject markup into the page.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+from collections import Counter
+from importlib import resources
+from pathlib import Path
+from string import Template
+from typing import Any
+
+from markdown_it import MarkdownIt
+from mdit_py_plugins.front_matter import front_matter_plugin
+
+from orchestrator.pipeline.checkpoints import ItemFiles, read_json, read_text, write_text
+from orchestrator.pipeline.context import Context, StageResult
+from orchestrator.pipeline.summary import RowResult, usd
+from orchestrator.validators import extract_document
+
+ESTIMATE_FILE = "estimate.json"
+_BAR_W, _ROW_H, _LABEL_W = 560, 22, 110
+
+
+def _e(value: object) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _markdown() -> MarkdownIt:
+    return MarkdownIt("commonmark", {"html": False}).enable("table").use(front_matter_plugin)
+
+
+def _template() -> Template:
+    text = (
+        resources.files("orchestrator")
+        .joinpath("templates/report.html")
+        .read_text(encoding="utf-8")
+    )
+    return Template(text)
+
+
+def _card(key: str, value: str, note: str = "") -> str:
+    extra = f'<div class="n">{_e(note)}</div>' if note else ""
+    return (
+        f'<div class="card"><div class="k">{_e(key)}</div>'
+        f'<div class="v">{_e(value)}</div>{extra}</div>'
+    )
+
+
+def _chart(results: list[RowResult]) -> tuple[str, str]:
+    """An inline SVG bar chart of cost per row (tokens when nothing was priced)."""
+    by_cost = any(r.cost_usd > 0 for r in results)
+    values = [r.cost_usd if by_cost else float(r.tokens) for r in results]
+    title = "Cost per row" if by_cost else "Tokens per row"
+    if not results or max(values, default=0) <= 0:
+        return title, '<p class="sub">No calls recorded yet.</p>'
+    top = max(values)
+    height = _ROW_H * len(results) + 10
+    width = _LABEL_W + _BAR_W + 120
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'role="img" aria-label="{_e(title)}">'
+    ]
+    for i, (row, value) in enumerate(zip(results, values, strict=True)):
+        y = 5 + i * _ROW_H
+        w = max(1, round(_BAR_W * value / top)) if value > 0 else 0
+        color = {"complete": "#2da44e", "parse_error": "#cf222e", "failed": "#cf222e"}.get(
+            row.kind, "#bf8700"
+        )
+        label = usd(value) if by_cost else f"{int(value):,} tok"
+        parts.append(f'<text x="0" y="{y + 14}">{_e(row.item)}</text>')
+        parts.append(
+            f'<rect x="{_LABEL_W}" y="{y + 3}" width="{w}" height="{_ROW_H - 8}" fill="{color}">'
+            f"<title>{_e(row.title)}: {_e(label)}</title></rect>"
+        )
+        parts.append(f'<text x="{_LABEL_W + w + 6}" y="{y + 14}">{_e(label)}</text>')
+    parts.append("</svg>")
+    return title, "\n".join(parts)
+
+
+def _checks(parsed: dict[str, Any] | None) -> str:
+    if not parsed or not parsed.get("checks"):
+        return '<span class="skip">not parsed yet</span>'
+    items = []
+    for check in parsed["checks"]:
+        name, msg = _e(check.get("name")), _e(check.get("message", ""))
+        if check.get("skipped"):
+            items.append(f'<li class="skip" title="{msg}">&ndash; {name}</li>')
+        elif check.get("ok"):
+            items.append(f'<li class="pass" title="{msg}">&#10003; {name}</li>')
+        else:
+            items.append(f'<li class="fail">&#10007; {name}: {msg}</li>')
+    return f'<ul class="checks">{"".join(items)}</ul>'
+
+
+def _content(state_files: ItemFiles, result: RowResult) -> str | None:
+    """The output as written (complete rows), else the latest response's document."""
+    if result.output and Path(result.output).is_file():
+        return read_text(Path(result.output))
+    text = read_text(state_files.response)
+    return extract_document(text).content if text is not None else None
+
+
+def _output_cell(files: ItemFiles, result: RowResult, report_dir: Path, md: MarkdownIt) -> str:
+    parsed = read_json(files.parsed) or {}
+    link = ""
+    if result.output and Path(result.output).is_file():
+        href = Path(os.path.relpath(result.output, report_dir)).as_posix()
+        link = f'<a href="{_e(href)}">{_e(Path(result.output).name)}</a>'
+    content = _content(files, result)
+    if content is None:
+        return link or '<span class="skip">no response yet</span>'
+    front = parsed.get("front_matter") or {}
+    fm = "".join(f"<div><b>{_e(k)}</b>: {_e(v)}</div>" for k, v in front.items())
+    label = "View output" if link else "View latest response"
+    return (
+        f'{link}<details><summary>{label}</summary><div class="fm">{fm}</div>'
+        f'<div class="doc">{md.render(content)}</div></details>'
+    )
+
+
+def _row(ctx: Context, result: RowResult, md: MarkdownIt) -> str:
+    files = ItemFiles(result.item, ctx.batch.item_dir(result.item))
+    parsed = read_json(files.parsed)
+    reason = (
+        f'<div class="reason">{_e(result.reason)}</div>'
+        if result.reason and result.kind != "complete"
+        else ""
+    )
+    return (
+        f'<tr id="{_e(result.item)}" data-status="{_e(result.kind)}"><td>{_e(result.item)}</td>'
+        f"<td>{_e(result.row_id)}</td><td>{_e(result.title)}</td>"
+        f'<td><span class="status {_e(result.kind)}">{_e(result.kind.replace("_", " "))}</span>'
+        f"{reason}</td>"
+        f'<td>{_e(result.model)}</td><td class="num">{result.attempts}</td>'
+        f'<td class="num">{result.tokens:,}</td><td class="num">{_e(usd(result.cost_usd))}</td>'
+        f"<td>{_checks(parsed)}</td>"
+        f"<td>{_output_cell(files, result, ctx.batch.report_dir, md)}</td></tr>"
+    )
+
+
+def _estimate_table(estimate: dict[str, Any] | None, actual_cost: float, actual_tokens: int) -> str:
+    if not estimate:
+        return (
+            '<p class="sub">No estimate was made for this batch '
+            "(run <code>orchestrate estimate</code>).</p>"
+        )
+    cost, tokens = (
+        float(estimate.get("cost_usd", 0.0)),
+        int(estimate.get("input_tokens", 0)) + int(estimate.get("output_tokens", 0)),
+    )
+    delta = f"{round(100 * (actual_cost - cost) / cost):+d}%" if cost > 0 else "-"
+    rows = [
+        ("Estimated cost", usd(cost)),
+        ("Actual cost (all runs)", usd(actual_cost)),
+        ("Difference", delta),
+        ("Estimated tokens", f"{tokens:,}"),
+        ("Actual tokens (all runs)", f"{actual_tokens:,}"),
+        ("Items estimated", str(estimate.get("items", ""))),
+        ("Input tokens from", str(estimate.get("input_method", ""))),
+        ("Output tokens from", str(estimate.get("output_method", ""))),
+        ("Prices as of", str((estimate.get("prices") or {}).get("as_of", ""))),
+    ]
+    body = "".join(f"<tr><td>{_e(k)}</td><td>{_e(v)}</td></tr>" for k, v in rows)
+    return f'<table class="kv" id="estimate">{body}</table>'
+
+
+def render_html(ctx: Context, results: list[RowResult]) -> str:
+    md = _markdown()
+    tokens = sum(r.tokens for r in results)
+    cost = sum(r.cost_usd for r in results)
+    attempts = sum(r.attempts for r in results)
+    mix = Counter(r.model for r in results if r.model)
+    complete = sum(1 for r in results if r.kind == "complete")
+    cards = [
+        _card("Items", str(len(results))),
+        _card("Complete", str(complete), f"{len(results) - complete} pending"),
+        _card("Tokens", f"{tokens:,}", "all runs"),
+        _card("Cost", usd(cost), "all runs"),
+        _card("Models", ", ".join(f"{m} \u00d7{n}" for m, n in sorted(mix.items())) or "-"),
+    ]
+    chart_title, chart = _chart(results)
+    estimate = read_json(ctx.batch.dir / ESTIMATE_FILE)
+    return _template().substitute(
+        batch_id=_e(ctx.batch.id),
+        plan=_e(Path(os.path.relpath(ctx.batch.plan_path, ctx.batch.report_dir)).as_posix()),
+        phase=ctx.batch.phase,
+        created=_e(ctx.batch.created),
+        cards="\n".join(cards),
+        estimate=_estimate_table(estimate, cost, tokens),
+        chart_title=_e(chart_title),
+        chart=chart,
+        rows="\n".join(_row(ctx, r, md) for r in results),
+        total_attempts=attempts,
+        total_tokens=f"{tokens:,}",
+        total_cost=_e(usd(cost)),
+    )
+
+
+def render(ctx: Context, results: list[RowResult]) -> StageResult:
+    """Write ``index.html`` unless it already holds exactly this page."""
+    result = StageResult("render")
+    page = render_html(ctx, results)
+    path = ctx.batch.report_path
+    if read_text(path) == page:
+        result.skipped.append(path.name)
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_text(path, page)
+        result.done.append(path.name)
+    return result

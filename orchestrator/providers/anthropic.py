@@ -1,0 +1,305 @@
+"""The Anthropic Messages API provider: one HTTP call per :meth:`call`, no SDK retries.
+
+The SDK is imported inside the class (it takes about a second to import), so
+``import orchestrator.providers.anthropic`` is cheap and the CLI pays for the
+SDK only when it calls a model. The client is built with ``max_retries=0``:
+the dispatcher owns every retry, so that one 429 slows all workers down, every
+attempt is counted, and every attempt's cost reaches the ledger.
+
+Request layout (what makes prompt caching pay)::
+
+    system   = [ {text: request.system},
+                 {text: request.shared, cache_control: {type: ephemeral}} ]
+    messages = request.turns  (the row's own message, then any repair turns)
+
+Everything up to the marked block (instructions, format reference, content
+rules) is identical for every row, so after the first call each row is billed
+for it at the cache-read price. SDK errors become :mod:`orchestrator.errors`
+here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Self
+
+from orchestrator.errors import (
+    AuthenticationFailed,
+    BadInputError,
+    BadRequest,
+    Overloaded,
+    ProviderError,
+    ProviderTimeout,
+    RateLimited,
+    SpendLimitReached,
+)
+from orchestrator.models import Usage
+from orchestrator.providers.base import CallRequest, CallResult, Provider, RateLimitState
+
+if TYPE_CHECKING:
+    import anthropic
+    from anthropic.types import (
+        AssistantMessageParam,
+        MessageParam,
+        TextBlockParam,
+        UserMessageParam,
+    )
+
+#: Total seconds one call may take (long outputs are slow); connecting gets 10 s.
+DEFAULT_TIMEOUT_S = 600.0
+_CONNECT_TIMEOUT_S = 10.0
+#: ``error_code`` values of 429/402 responses that no retry can fix.
+_SPEND_CODES = frozenset(
+    {
+        "enforced_spend_limit_reached",
+        "contract_spend_limit_reached",
+        "linked_organization_spend_limit_reached",
+    }
+)
+_SPEND_CLASSES = (
+    "EnforcedSpendLimitReachedError",
+    "ContractSpendLimitReachedError",
+    "LinkedOrganizationSpendLimitReachedError",
+)
+_KEY_HINT = "check ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN): missing, wrong, or lacking access"
+
+
+class AnthropicProvider(Provider):
+    """Calls ``POST /v1/messages`` through ``anthropic.AsyncAnthropic``."""
+
+    name = "anthropic"
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT_S,
+        *,
+        auth_token: str | None = None,
+        cache_prefix: bool = True,
+    ) -> None:
+        import anthropic
+
+        self._sdk = anthropic
+        self._cache_prefix = cache_prefix
+        self._client = anthropic.AsyncAnthropic(
+            api_key=api_key,
+            auth_token=auth_token,
+            base_url=base_url,
+            max_retries=0,
+            # Not the SDK's default Timeout object, so the SDK does not refuse
+            # large max_tokens for non-streaming calls: the timeout is ours.
+            timeout=anthropic.Timeout(timeout, connect=min(_CONNECT_TIMEOUT_S, timeout)),
+        )
+        client = self._client
+        if client.api_key is None and client.auth_token is None and client.credentials is None:
+            raise BadInputError(
+                "no Anthropic API key found",
+                hint="set ANTHROPIC_API_KEY, or rehearse offline with --provider sim",
+            )
+
+    @classmethod
+    def create(cls, env: Mapping[str, str], **options: Any) -> Self:
+        """Read the key, token and base URL from ``env`` unless given as options."""
+        options.setdefault("api_key", env.get("ANTHROPIC_API_KEY") or None)
+        options.setdefault("auth_token", env.get("ANTHROPIC_AUTH_TOKEN") or None)
+        options.setdefault("base_url", env.get("ANTHROPIC_BASE_URL") or None)
+        return cls(**options)
+
+    @property
+    def base_url(self) -> str:
+        return str(self._client.base_url)
+
+    async def call(self, request: CallRequest) -> CallResult:
+        started = time.perf_counter()
+        try:
+            raw = await self._client.messages.with_raw_response.create(
+                model=request.model,
+                max_tokens=request.max_tokens,
+                system=system_blocks(request, cache=self._cache_prefix),
+                messages=message_params(request),
+            )
+            message = await raw.parse()
+        except self._sdk.APIError as exc:
+            raise map_error(exc) from exc
+        usage = message.usage
+        return CallResult(
+            text="".join(block.text for block in message.content if block.type == "text"),
+            stop_reason=str(message.stop_reason or "end_turn"),
+            usage=Usage(
+                usage.input_tokens,
+                usage.output_tokens,
+                usage.cache_creation_input_tokens or 0,
+                usage.cache_read_input_tokens or 0,
+            ),
+            model=message.model,
+            latency_s=time.perf_counter() - started,
+            request_id=raw.request_id,
+            rate_limits=rate_limit_state(raw.headers),
+        )
+
+    async def count_tokens(self, request: CallRequest) -> int | None:
+        try:
+            counted = await self._client.messages.count_tokens(
+                model=request.model, system=system_blocks(request), messages=message_params(request)
+            )
+        except self._sdk.APIError as exc:
+            raise map_error(exc) from exc
+        return counted.input_tokens
+
+    async def aclose(self) -> None:
+        await self._client.close()
+
+
+# --- request layout ------------------------------------------------------------
+
+
+def system_blocks(request: CallRequest, *, cache: bool = True) -> list[TextBlockParam]:
+    """Instructions, then the shared prefix marked as the cache breakpoint (empty parts omitted).
+
+    ``cache=False`` leaves the mark out (only to measure what caching saves).
+    """
+    blocks: list[TextBlockParam] = []
+    if request.system:
+        blocks.append({"type": "text", "text": request.system})
+    if request.shared:
+        shared: TextBlockParam = {"type": "text", "text": request.shared}
+        if cache:
+            shared["cache_control"] = {"type": "ephemeral"}
+        blocks.append(shared)
+    return blocks
+
+
+def message_params(request: CallRequest) -> list[MessageParam]:
+    """The row's message and any repair turns, in order."""
+    params: list[MessageParam] = []
+    for turn in request.turns:
+        param: UserMessageParam | AssistantMessageParam
+        if turn.role == "user":
+            param = {"role": "user", "content": turn.text}
+        else:
+            param = {"role": "assistant", "content": turn.text}
+        params.append(param)
+    return params
+
+
+# --- response headers ------------------------------------------------------------
+
+
+def _int_header(headers: Mapping[str, str], name: str) -> int | None:
+    value = headers.get(name)
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _seconds_until(stamp: str | None, now: float) -> float | None:
+    """Seconds from ``now`` (epoch) until an RFC 3339 time, at least 0; None if unreadable."""
+    if not stamp:
+        return None
+    try:
+        when = datetime.fromisoformat(stamp.strip())
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, when.timestamp() - now)
+
+
+def rate_limit_state(headers: Mapping[str, str], now: float | None = None) -> RateLimitState | None:
+    """The ``anthropic-ratelimit-*`` headers, or None when the response carried none."""
+    now = time.time() if now is None else now
+    prefix = "anthropic-ratelimit-"
+
+    def num(name: str) -> int | None:
+        return _int_header(headers, prefix + name)
+
+    state = RateLimitState(
+        requests_limit=num("requests-limit"),
+        requests_remaining=num("requests-remaining"),
+        tokens_limit=num("tokens-limit"),
+        tokens_remaining=num("tokens-remaining"),
+        input_tokens_limit=num("input-tokens-limit"),
+        input_tokens_remaining=num("input-tokens-remaining"),
+        requests_reset_s=_seconds_until(headers.get(prefix + "requests-reset"), now),
+        input_tokens_reset_s=_seconds_until(headers.get(prefix + "input-tokens-reset"), now),
+    )
+    return None if state == RateLimitState() else state
+
+
+def retry_after(headers: Mapping[str, str], now: float | None = None) -> float | None:
+    """Seconds to wait: ``retry-after-ms`` first, then ``retry-after`` (seconds or HTTP date)."""
+    ms = headers.get("retry-after-ms")
+    if ms is not None:
+        try:
+            return max(0.0, float(ms) / 1000)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+# --- errors ---------------------------------------------------------------------
+
+
+def _describe(exc: anthropic.APIStatusError) -> str:
+    kind = exc.type or "error"
+    text = exc.api_message or exc.message
+    rid = f" (request {exc.request_id})" if exc.request_id else ""
+    return f"{exc.status_code} {kind}: {text}{rid}"
+
+
+def _is_spend_limit(exc: anthropic.APIStatusError) -> bool:
+    import anthropic
+
+    classes = tuple(c for c in (getattr(anthropic, n, None) for n in _SPEND_CLASSES) if c)
+    return isinstance(exc, classes) or exc.error_code in _SPEND_CODES or exc.status_code == 402
+
+
+def map_error(exc: anthropic.APIError) -> ProviderError:
+    """The project error for an SDK error (the only place the SDK's tree is read)."""
+    import anthropic
+
+    if isinstance(exc, anthropic.APIConnectionError):  # includes APITimeoutError
+        return ProviderTimeout(f"connection failed or timed out: {exc.message}")
+    if not isinstance(exc, anthropic.APIStatusError):
+        return Overloaded(f"unusable response from the API: {exc.message}")
+    return _map_status(exc)
+
+
+def _map_status(exc: anthropic.APIStatusError) -> ProviderError:
+    status, text, rid = exc.status_code, _describe(exc), exc.request_id
+    wait = retry_after(exc.response.headers)
+    if _is_spend_limit(exc):
+        return SpendLimitReached(
+            text,
+            status=status,
+            request_id=rid,
+            hint="raise the spend limit in the Anthropic Console, or wait for the next period",
+        )
+    if status in (401, 403):
+        return AuthenticationFailed(text, status=status, request_id=rid, hint=_KEY_HINT)
+    if status == 429:
+        return RateLimited(text, status=status, retry_after=wait, request_id=rid)
+    if status >= 500 or status in (408, 409):
+        return Overloaded(text, status=status, retry_after=wait, request_id=rid)
+    return BadRequest(
+        text,
+        status=status,
+        request_id=rid,
+        hint="the request itself was refused; check the model name and max_tokens in the plan",
+    )

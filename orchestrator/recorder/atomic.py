@@ -1,0 +1,218 @@
+"""Crash-safe file replacement.
+
+A reader of the target path sees either the old content or the new content,
+never a mix: the new bytes go to a temporary file in the same folder (same
+file system, so the final rename is atomic), are fsynced, and only then take
+the target's name; the folder is fsynced so the rename itself survives a
+power cut. The target's real path is written (a symlink stays a symlink), its
+mode is kept, and a new file gets ``0o644`` minus the umask.
+
+:func:`replace_if_unchanged` adds a compare-and-swap for files someone else
+may edit at the same time (the plan, which the user keeps editing). On Linux
+it swaps the two names with ``renameat2(RENAME_EXCHANGE)``, then inspects
+what it swapped out: if that is not what the caller expected, someone saved
+in between, and their bytes are handed back to be merged instead of being
+lost. Elsewhere it compares just before ``os.replace``, which leaves a window
+of microseconds.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import functools
+import os
+import secrets
+import stat
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+
+NEW_FILE_MODE = 0o644
+_AT_FDCWD = -100
+_RENAME_NOREPLACE = 1
+_RENAME_EXCHANGE = 2
+_TEMP_SUFFIX = ".tmp"
+
+
+def real_path(path: Path | str) -> Path:
+    """``path`` with symlinks resolved, so a write replaces the file and not the link."""
+    return Path(os.path.realpath(path))
+
+
+def temp_name_prefix(target: Path) -> str:
+    """Prefix of the temporary files written beside ``target`` (for stale-file cleanup)."""
+    return f".{target.name}."
+
+
+def atomic_write(path: Path | str, data: bytes) -> Path:
+    """Replace the content of ``path`` with ``data`` atomically; return the real path written.
+
+    The folder must exist. Unconditional: use :func:`replace_if_unchanged`
+    when another process may edit the file concurrently.
+    """
+    target = real_path(path)
+    with _staged(target, data) as temp:
+        os.replace(temp, target)
+    fsync_dir(target.parent)
+    return target
+
+
+@dataclass(frozen=True)
+class Swap:
+    """Outcome of :func:`replace_if_unchanged`.
+
+    ``ok``: the file held what was expected and now holds the new data.
+    Otherwise ``found`` is what the file held instead (``None``: absent), and
+    ``written`` says whether the new data is in place anyway (after an
+    exchange): then the caller must merge its change into ``found`` and try
+    again expecting its own data, or the other writer's bytes stay lost.
+    """
+
+    ok: bool
+    found: bytes | None = None
+    written: bool = False
+
+
+def replace_if_unchanged(path: Path | str, data: bytes, expected: bytes | None) -> Swap:
+    """Write ``data`` to ``path`` if it still holds ``expected`` (``None``: does not exist)."""
+    target = real_path(path)
+    with _staged(target, data) as temp:
+        if expected is None:
+            outcome = _create_exclusive(temp, target)
+        elif _exchange(temp, target):
+            found = temp.read_bytes()
+            outcome = Swap(True) if found == expected else Swap(False, found, written=True)
+        else:
+            outcome = _replace_after_compare(temp, target, expected)
+    if outcome.ok or outcome.written:
+        fsync_dir(target.parent)
+    return outcome
+
+
+def _create_exclusive(temp: Path, target: Path) -> Swap:
+    """Give ``temp`` the name ``target`` only if nothing has that name yet."""
+    try:
+        os.link(temp, target)
+    except FileExistsError:
+        return Swap(False, _read_or_none(target))
+    except OSError:  # no hard links on this file system: compare, then rename
+        found = _read_or_none(target)
+        if found is not None:
+            return Swap(False, found)
+        os.replace(temp, target)
+    return Swap(True)
+
+
+def _replace_after_compare(temp: Path, target: Path, expected: bytes) -> Swap:
+    found = _read_or_none(target)
+    if found != expected:
+        return Swap(False, found)
+    os.replace(temp, target)
+    return Swap(True)
+
+
+def _read_or_none(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
+
+
+@contextmanager
+def _staged(target: Path, data: bytes) -> Iterator[Path]:
+    """A fsynced temporary copy of ``data`` beside ``target``, removed afterwards if still there."""
+    temp = target.with_name(f"{temp_name_prefix(target)}{secrets.token_hex(6)}{_TEMP_SUFFIX}")
+    fd = os.open(
+        temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), NEW_FILE_MODE
+    )
+    try:
+        try:
+            _copy_owner_and_mode(fd, target)
+            _write_all(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        yield temp
+    finally:
+        with suppress(FileNotFoundError):
+            os.unlink(temp)
+
+
+def _copy_owner_and_mode(fd: int, target: Path) -> None:
+    """Give the temporary file the target's mode (and owner, when allowed)."""
+    try:
+        info = os.stat(target)
+    except FileNotFoundError:
+        return
+    os.fchmod(fd, stat.S_IMODE(info.st_mode))
+    if hasattr(os, "fchown") and (info.st_uid, info.st_gid) != (os.geteuid(), os.getegid()):
+        with suppress(PermissionError):
+            os.fchown(fd, info.st_uid, info.st_gid)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def fsync_dir(folder: Path) -> None:
+    """Make a rename in ``folder`` durable (a no-op where folders cannot be opened)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        with suppress(OSError):
+            os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically swap the names ``a`` and ``b``; False where the system cannot."""
+    renameat2 = _renameat2()
+    if renameat2 is None:
+        return False
+    result = renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)
+    if result == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOTSUP):
+        return False
+    raise OSError(code, os.strerror(code), str(b))
+
+
+@functools.cache
+def _renameat2() -> Callable[..., int] | None:
+    """The C library's ``renameat2``, looked up once (Linux with glibc 2.28+ or musl)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        func = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return None
+    func.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    func.restype = ctypes.c_int
+    found: Callable[..., int] = func
+    return found
+
+
+def remove_stale_temps(target: Path) -> int:
+    """Delete temporary files a killed writer left beside ``target``; return how many.
+
+    Only safe while holding the lock that serialises writers of ``target``.
+    """
+    prefix = temp_name_prefix(target)
+    removed = 0
+    for entry in target.parent.glob(f"{prefix}*{_TEMP_SUFFIX}"):
+        middle = entry.name[len(prefix) : -len(_TEMP_SUFFIX)]
+        if len(middle) == 12 and all(c in "0123456789abcdef" for c in middle):
+            with suppress(FileNotFoundError):
+                entry.unlink()
+                removed += 1
+    return removed

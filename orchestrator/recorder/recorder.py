@@ -1,0 +1,355 @@
+"""The recorder: statuses, tracking entries and Run Notes, coalesced and written safely.
+
+Calls (:meth:`Recorder.set_status`, :meth:`~Recorder.register`,
+:meth:`~Recorder.note`) only put the change in a dictionary under a short
+mutex and return: the dispatcher calls them from its event loop thread, which
+must never wait for a disk. A background thread writes everything pending
+``debounce`` seconds after the first change arrives, so a phase of 10,000 rows
+finishing together costs a handful of writes instead of 10,000; the final
+flush happens on ``__exit__``, on success, error and Ctrl-C alike (a second
+Ctrl-C during that flush is held until it ends).
+
+Each write re-reads the file, applies the pending changes to what is there
+now (the user may have edited it), and replaces it only if it still holds
+what was read (:func:`~orchestrator.recorder.atomic.replace_if_unchanged`);
+otherwise the changes are applied again to the newer text.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType, TracebackType
+
+from orchestrator.errors import OrchestratorError, RecordError
+from orchestrator.plan.parser import parse_plan
+from orchestrator.recorder.atomic import real_path, remove_stale_temps, replace_if_unchanged
+from orchestrator.recorder.cells import Key, check_status
+from orchestrator.recorder.lock import PlanLock
+from orchestrator.recorder.tracking import TrackingEntry, register_entries
+from orchestrator.recorder.updates import apply_plan_updates
+
+log = logging.getLogger(__name__)
+
+#: How many times one flush re-applies its changes to a file that keeps changing under it.
+MAX_ATTEMPTS = 20
+
+
+@dataclass
+class RecordReport:
+    """What a recorder has written so far (cumulative over all its flushes)."""
+
+    recorded: list[tuple[int, str]] = field(default_factory=list)
+    skipped: list[tuple[int, str, str]] = field(default_factory=list)
+    registered: list[Path] = field(default_factory=list)
+    writes: int = 0  # files replaced (plan and tracking file)
+    bytes_written: int = 0
+
+
+@dataclass
+class _Batch:
+    statuses: dict[Key, tuple[str, str]] = field(default_factory=dict)
+    notes: dict[Key, tuple[str, str | None]] = field(default_factory=dict)
+    entries: dict[str, TrackingEntry] = field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return bool(self.statuses or self.notes or self.entries)
+
+
+class Recorder:
+    """Record a plan's statuses while holding its lock (use as a context manager).
+
+    ``wait``: queue behind another process holding the lock instead of
+    raising :class:`~orchestrator.errors.LockHeldError`; ``wait_timeout``
+    bounds that wait. ``debounce``: seconds between the first pending change
+    and its write.
+    """
+
+    def __init__(
+        self,
+        plan_path: Path | str,
+        *,
+        wait: bool = False,
+        debounce: float = 0.2,
+        wait_timeout: float | None = None,
+    ) -> None:
+        self.plan_path = real_path(plan_path)
+        self.debounce = debounce
+        self._lock = PlanLock(self.plan_path, wait=wait, timeout=wait_timeout)
+        self._wake = threading.Condition(threading.Lock())
+        self._io = threading.Lock()
+        self._pending = _Batch()
+        self._due: float | None = None
+        self._open = False
+        self._thread: threading.Thread | None = None
+        self._known: str | None = None
+        self._tracking_path: Path | None = None
+        self._recorded: dict[Key, None] = {}
+        self._skipped: dict[Key, str] = {}
+        self._registered: dict[str, Path] = {}
+        self._writes = 0
+        self._bytes = 0
+        self.background_error: OrchestratorError | None = None
+
+    # --- life cycle -----------------------------------------------------------
+
+    def __enter__(self) -> Recorder:
+        self._lock.acquire()
+        try:
+            remove_stale_temps(self.plan_path)
+            self._known = _decode(self._read(self.plan_path), self.plan_path)
+        except BaseException:
+            self._lock.release()
+            raise
+        self._open = True
+        self._thread = threading.Thread(target=self._run, name="orchestrate-recorder", daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._stop_timer()
+        try:
+            with _sigint_deferred():
+                self._flush()
+        except OrchestratorError as error:
+            if exc_type is None:
+                raise
+            log.error("%s", error.render())
+        finally:
+            self._lock.release()
+
+    # --- the calls ------------------------------------------------------------
+
+    def set_status(self, phase: int, row_id: str, filename: str, status: str) -> None:
+        """Queue a row's new Status (``pending`` or ``complete``); returns at once."""
+        wanted = check_status(status)
+        with self._wake:
+            self._check_open()
+            self._pending.statuses[(phase, row_id)] = (filename, wanted)
+            self._schedule()
+
+    def register(self, entry: TrackingEntry) -> None:
+        """Queue an output's registration in the tracking file; returns at once."""
+        with self._wake:
+            self._check_open()
+            self._pending.entries[entry.key()] = entry
+            self._schedule()
+
+    def note(self, phase: int, row_id: str, filename: str, reason: str | None) -> None:
+        """Queue a Run Notes line for a row (``None`` clears it); returns at once."""
+        with self._wake:
+            self._check_open()
+            self._pending.notes[(phase, row_id)] = (filename, reason)
+            self._schedule()
+
+    def flush(self) -> RecordReport:
+        """Write everything pending now (blocking); return the report so far."""
+        self._flush()
+        return self.report
+
+    @property
+    def report(self) -> RecordReport:
+        with self._wake:
+            return RecordReport(
+                recorded=list(self._recorded),
+                skipped=[(k[0], k[1], reason) for k, reason in self._skipped.items()],
+                registered=list(self._registered.values()),
+                writes=self._writes,
+                bytes_written=self._bytes,
+            )
+
+    # --- timer ----------------------------------------------------------------
+
+    def _check_open(self) -> None:
+        if not self._open:
+            raise RuntimeError("the recorder is not open (use it as a context manager)")
+
+    def _schedule(self) -> None:
+        if self._due is None:
+            self._due = time.monotonic() + self.debounce
+            self._wake.notify()
+
+    def _run(self) -> None:
+        while self._wait_until_due():
+            try:
+                self._flush()
+            except OrchestratorError as error:
+                self.background_error = error  # changes were put back; the next flush retries
+
+    def _wait_until_due(self) -> bool:
+        with self._wake:
+            while self._open:
+                now = time.monotonic()
+                if self._due is not None and now >= self._due:
+                    return True
+                self._wake.wait(None if self._due is None else self._due - now)
+            return False
+
+    def _stop_timer(self) -> None:
+        with self._wake:
+            self._open = False
+            self._wake.notify_all()
+        if self._thread is not None:
+            self._thread.join()
+
+    # --- writing --------------------------------------------------------------
+
+    def _flush(self) -> None:
+        with self._io:
+            with self._wake:
+                batch, self._pending, self._due = self._pending, _Batch(), None
+            if not batch:
+                return
+            done = False
+            try:
+                if batch.statuses or batch.notes:
+                    self._write_plan(batch)
+                    batch.statuses, batch.notes = {}, {}
+                if batch.entries:
+                    self._write_tracking(batch)
+                done = True
+            finally:
+                if not done:
+                    self._put_back(batch)
+            self.background_error = None
+
+    def _put_back(self, batch: _Batch) -> None:
+        """Return unwritten changes to the queue; changes queued since then win."""
+        with self._wake:
+            for key, change in batch.statuses.items():
+                self._pending.statuses.setdefault(key, change)
+            for key, note in batch.notes.items():
+                self._pending.notes.setdefault(key, note)
+            for path, entry in batch.entries.items():
+                self._pending.entries.setdefault(path, entry)
+
+    def _write_plan(self, batch: _Batch) -> None:
+        path = self.plan_path
+        base = self._read(path)
+        expected: bytes | None = base
+        for _ in range(MAX_ATTEMPTS):
+            text = _decode(base, path)
+            update = apply_plan_updates(text, path, batch.statuses, batch.notes, self._known)
+            self._tracking_path = update.plan.tracking_file_path()
+            new = update.text.encode("utf-8")
+            found = self._swap(path, new, base, expected)
+            if found is None:
+                self._known = update.text
+                self._note_results(update.recorded, update.skipped)
+                return
+            if found[0] is None:
+                raise RecordError("the plan was deleted while recording", path=path)
+            base, expected = found[0], found[1]
+        raise _busy(path)
+
+    def _write_tracking(self, batch: _Batch) -> None:
+        path = (
+            self._tracking_path
+            or parse_plan(self._known or "", self.plan_path).tracking_file_path()
+        )
+        path.parent.mkdir(parents=True, exist_ok=True)
+        base = expected = _read_optional(path)
+        entries = list(batch.entries.values())
+        for _ in range(MAX_ATTEMPTS):
+            text = None if base is None else _decode(base, path)
+            new = register_entries(text, entries, path).encode("utf-8")
+            found = self._swap(path, new, base, expected)
+            if found is None:
+                with self._wake:
+                    self._registered.update((e.key(), e.path) for e in entries)
+                return
+            base, expected = found
+        raise _busy(path)
+
+    def _swap(
+        self, path: Path, new: bytes, base: bytes | None, expected: bytes | None
+    ) -> tuple[bytes | None, bytes | None] | None:
+        """Write ``new`` computed from ``base``; None when done, else the next (base, expected)."""
+        if new == base and expected == base:
+            return None
+        try:
+            swap = replace_if_unchanged(path, new, expected)
+        except OSError as exc:
+            raise RecordError(f"cannot write: {exc.strerror or exc}", path=path) from exc
+        if swap.ok:
+            with self._wake:
+                self._writes += 1
+                self._bytes += len(new)
+            return None
+        if swap.found is None and base is not None:
+            raise RecordError("the file was deleted while recording", path=path)
+        return swap.found, (new if swap.written else swap.found)
+
+    def _note_results(self, recorded: list[Key], skipped: list[tuple[int, str, str]]) -> None:
+        with self._wake:
+            for key in recorded:
+                self._skipped.pop(key, None)
+                self._recorded[key] = None
+            for phase, row_id, reason in skipped:
+                self._recorded.pop((phase, row_id), None)
+                self._skipped[(phase, row_id)] = reason
+
+    @staticmethod
+    def _read(path: Path) -> bytes:
+        data = _read_optional(path)
+        if data is None:
+            raise RecordError("the file to record into is missing", path=path)
+        return data
+
+
+def _read_optional(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise RecordError(f"cannot read: {exc.strerror or exc}", path=path) from exc
+
+
+def _decode(data: bytes, path: Path) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise RecordError(
+            "the file is not valid UTF-8", path=path, hint="save it as UTF-8"
+        ) from None
+
+
+def _busy(path: Path) -> RecordError:
+    return RecordError(
+        f"the file kept changing while recording ({MAX_ATTEMPTS} attempts)",
+        path=path,
+        hint="the changes stay queued; they are written on the next flush",
+    )
+
+
+@contextmanager
+def _sigint_deferred() -> Iterator[None]:
+    """Hold Ctrl-C during the final flush, then deliver it (main thread only)."""
+    previous = signal.getsignal(signal.SIGINT)
+    if threading.current_thread() is not threading.main_thread() or previous is None:
+        yield
+        return
+    received: list[int] = []
+
+    def hold(signum: int, frame: FrameType | None) -> None:
+        received.append(signum)
+
+    signal.signal(signal.SIGINT, hold)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if received and previous is signal.default_int_handler:
+            raise KeyboardInterrupt

@@ -1,0 +1,138 @@
+"""``lint.command``: run the plan's linter on the output, only for a trusted plan.
+
+The command comes from the plan ("Linter passes: CMD <filepath>"), so a plan
+from a stranger must not be able to run anything by being validated: unless
+the user trusts the plan (``--trust-plan`` or ``ORCHESTRATE_TRUST_PLAN=1``)
+the check is reported as skipped, with the reason. When it runs, it runs as
+an argument list (never through a shell), in the plan's folder, with stdin
+closed and a time limit.
+
+Before the file is written (``final=False``, the dispatcher's repair loop)
+the content is linted as a hidden temporary file in the output's own folder,
+so the linter's folder-level configuration applies; it is removed afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from orchestrator.validators.document import Document
+from orchestrator.validators.expectations import LintCommand
+from orchestrator.validators.registry import BaseValidator, CheckContext
+from orchestrator.validators.results import CheckResult, failed, passed, skipped
+
+TRUST_ENV = "ORCHESTRATE_TRUST_PLAN"
+_MAX_OUTPUT_LINES = 20
+
+
+class LintCommandCheck(BaseValidator):
+    name = "lint.command"
+    consumes = (LintCommand,)
+
+    def check(self, doc: Document, ctx: CheckContext) -> list[CheckResult]:
+        unique = {rule.command: rule for rule in ctx.expectations.of(LintCommand)}
+        return [self._one(rule, doc, ctx) for rule in unique.values()]
+
+    def _one(self, rule: LintCommand, doc: Document, ctx: CheckContext) -> CheckResult:
+        if not ctx.trust_plan:
+            return skipped(self.name, f"the plan's linter `{rule.command}` runs only for a trusted plan: "
+                           f"pass --trust-plan or set {TRUST_ENV}=1")
+        if ctx.final:
+            return self._run(rule, ctx.path, ctx)
+        with _staged(doc.source, ctx.path) as staged:
+            return self._run(rule, staged, ctx)
+
+    def _run(self, rule: LintCommand, target: Path, ctx: CheckContext) -> CheckResult:
+        argv = [arg.replace(rule.placeholder, str(target)) for arg in rule.argv]
+        missing = _missing_executable(argv[0], ctx.base_dir)
+        if missing:
+            return failed(self.name, f"linter executable '{argv[0]}' {missing} "
+                          f"({rule.source.describe()}: {rule.command})")
+        try:
+            done = _run_bounded(argv, ctx.base_dir, ctx.lint_timeout)
+        except subprocess.TimeoutExpired:
+            return failed(self.name, f"linter `{rule.command}` did not finish within {ctx.lint_timeout:g} s")
+        except OSError as exc:
+            return failed(self.name, f"linter '{argv[0]}' could not be started: {exc.strerror or exc}")
+        output = (done.stdout + done.stderr).replace(str(target), str(ctx.path)).strip()
+        if done.returncode == 0:
+            return passed(self.name, f"`{rule.command}` exited 0")
+        return failed(self.name, f"linter `{rule.command}` exited {done.returncode}:\n{_trim(output)}",
+                      _first_line_number(output, ctx.path))
+
+
+def _run_bounded(argv: list[str], cwd: Path, timeout: float) -> subprocess.CompletedProcess[str]:
+    """Run ``argv`` (no shell) in its own process group, killed whole when the time is up."""
+    with subprocess.Popen(argv, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True, errors="replace", start_new_session=True) as proc:
+        try:
+            stdout, stderr = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _kill_group(proc)
+            proc.communicate()
+            raise
+    return subprocess.CompletedProcess(argv, proc.returncode, stdout, stderr)
+
+
+def _kill_group(proc: subprocess.Popen[str]) -> None:
+    """Kill the linter and anything it started (``npx`` and friends spawn children)."""
+    killpg = getattr(os, "killpg", None)
+    try:
+        if killpg is None:
+            proc.kill()
+        else:
+            killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        proc.kill()
+
+
+def _missing_executable(program: str, base_dir: Path) -> str | None:
+    """Why ``program`` cannot run, or ``None`` if it can be found."""
+    if os.sep in program or (os.altsep and os.altsep in program):
+        path = base_dir / program
+        return None if path.is_file() else f"does not exist (looked for {path})"
+    return None if shutil.which(program) else "was not found on PATH"
+
+
+@contextmanager
+def _staged(content: str, path: Path) -> Iterator[Path]:
+    """A temporary copy of ``content`` beside ``path`` (or in a temporary folder if it has none)."""
+    if path.parent.is_dir():
+        handle, name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix or ".md", dir=path.parent)
+        staged = Path(name)
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
+                out.write(content)
+            yield staged
+        finally:
+            staged.unlink(missing_ok=True)
+        return
+    with tempfile.TemporaryDirectory(prefix="orchestrate-lint-") as folder:
+        staged = Path(folder) / path.name
+        staged.write_text(content, encoding="utf-8", newline="")
+        yield staged
+
+
+def _trim(output: str) -> str:
+    lines = output.splitlines() or ["(no output)"]
+    kept = lines[:_MAX_OUTPUT_LINES]
+    if len(lines) > len(kept):
+        kept.append(f"… {len(lines) - len(kept)} more line(s)")
+    return "\n".join(kept)[:4000]
+
+
+def _first_line_number(output: str, path: Path) -> int | None:
+    match = re.search(re.escape(str(path)) + r":(\d+)", output)
+    return int(match.group(1)) if match else None
+
+
+def trusted_by_env() -> bool:
+    return os.environ.get(TRUST_ENV, "").strip().lower() in ("1", "true", "yes")
