@@ -10,7 +10,6 @@ from orchestrator.errors import ConfigError, ModelNotFoundError
 from orchestrator.models import Usage, load_model_table
 
 
-
 def test_aliases_and_ids_resolve_to_the_same_model() -> None:
     table = load_model_table()
     assert table.resolve("haiku").id == "claude-haiku-5-5"

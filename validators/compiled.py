@@ -11,14 +11,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from orchestrator.plan.model import Plan, TextLine
 from orchestrator.validators.document import parse_document
 from orchestrator.validators.expectations import REFERENCE, Expectation, Expectations
 from orchestrator.validators.lint import trusted_by_env
 from orchestrator.validators.reference import ReferenceFacts, derive, read_reference
-from orchestrator.validators.registry import DEFAULT_LINT_TIMEOUT, CheckContext, Registry, load_registry
+from orchestrator.validators.registry import (
+    DEFAULT_LINT_TIMEOUT,
+    CheckContext,
+    Registry,
+    load_registry,
+)
 from orchestrator.validators.results import CheckResult, FileReport, failed
 from orchestrator.validators.rules import RuleReport, compile_rules
+
+from orchestrator.plan.model import Plan, TextLine
 
 
 class CompiledPlan:
@@ -75,7 +81,9 @@ class CompiledPlan:
         on the file as written.
         """
         doc = parse_document(content)
-        ctx = CheckContext(path, self.expectations, final, self.trust_plan, self.plan.base_dir, self.lint_timeout)
+        ctx = CheckContext(
+            path, self.expectations, final, self.trust_plan, self.plan.base_dir, self.lint_timeout
+        )
         report = FileReport(path)
         for validator in self.registry.validators:
             if validator.applies(self.expectations):
@@ -90,7 +98,7 @@ class CompiledPlan:
         return self.validate_text(problem, path=path, final=True)
 
     def check_reference(self) -> FileReport:
-        """The format reference against the plan's own rules (a plan whose example fails is suspect)."""
+        """The format reference against the plan's own rules (a failing example: suspect plan)."""
         return self.validate_text(self.reference.doc.source, path=self.reference.path)
 
 
@@ -108,8 +116,11 @@ def _read_problem(path: Path) -> str | CheckResult:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        return failed("file.readable", f"{path} is not valid UTF-8 (first bad byte on line {line}); "
-                      "write the file as UTF-8", line)
+        return failed(
+            "file.readable",
+            f"{path} is not valid UTF-8 (first bad byte on line {line}); write the file as UTF-8",
+            line,
+        )
 
 
 def compile_plan(

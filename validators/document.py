@@ -15,7 +15,6 @@ from functools import cache
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
-
 from orchestrator.validators.fmparse import FrontMatter, read_front_matter
 
 _DECORATION_RE = re.compile(r"[*_`]+")
@@ -94,7 +93,9 @@ def _headings(tokens: list[Token], offset: int) -> list[Heading]:
     found: list[Heading] = []
     for i, tok in enumerate(tokens):
         if tok.type == "heading_open" and tok.map:
-            found.append(Heading(int(tok.tag[1]), tokens[i + 1].content.strip(), tok.map[0] + offset + 1))
+            found.append(
+                Heading(int(tok.tag[1]), tokens[i + 1].content.strip(), tok.map[0] + offset + 1)
+            )
     return found
 
 

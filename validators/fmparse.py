@@ -87,7 +87,8 @@ def read_front_matter(lines: list[str]) -> FrontMatter:
     if close is None:
         return FrontMatter(
             FMStatus.UNCLOSED,
-            "front matter opened with '---' on line 1 is never closed: add a '---' line after the last key",
+            "front matter opened with '---' on line 1 is never closed: "
+            "add a '---' line after the last key",
             1,
             body_start=1,
         )
@@ -103,12 +104,19 @@ def _no_opening(lines: list[str]) -> FrontMatter:
     """No ``---`` on line 1: say what is there instead, and where a block may start."""
     first = next((i for i, text in enumerate(lines) if text.strip()), None)
     if first is None:
-        return FrontMatter(FMStatus.MISSING, "the file is empty: expected front matter starting with '---'", 1)
-    if _is_delimiter(lines[first], opening=True) and any(_is_delimiter(t) for t in lines[first + 1 :]):
-        found = "blank lines" if all(not t.strip() for t in lines[:first]) else f"'{_clip(lines[0])}'"
+        return FrontMatter(
+            FMStatus.MISSING, "the file is empty: expected front matter starting with '---'", 1
+        )
+    if _is_delimiter(lines[first], opening=True) and any(
+        _is_delimiter(t) for t in lines[first + 1 :]
+    ):
+        found = (
+            "blank lines" if all(not t.strip() for t in lines[:first]) else f"'{_clip(lines[0])}'"
+        )
         return FrontMatter(
             FMStatus.NOT_AT_START,
-            f"front matter must begin on line 1, but its '---' is on line {first + 1} after {found}; "
+            f"front matter must begin on line 1, but its '---' is on line {first + 1} "
+            f"after {found}; "
             "remove everything above it",
             1,
         )
@@ -133,10 +141,18 @@ def _parse_block(lines: list[str], close: int) -> FrontMatter:
     except yaml.YAMLError as exc:
         return _yaml_failure(lines, close, exc)
     if node is None:
-        return FrontMatter(FMStatus.EMPTY, "front matter is empty: expected 'key: value' lines", 1,
-                           body_start=close + 1)
+        return FrontMatter(
+            FMStatus.EMPTY,
+            "front matter is empty: expected 'key: value' lines",
+            1,
+            body_start=close + 1,
+        )
     if not isinstance(node, yaml.MappingNode):
-        shape = "a list" if isinstance(node, yaml.SequenceNode) else f"a single value '{_clip(str(node.value))}'"
+        shape = (
+            "a list"
+            if isinstance(node, yaml.SequenceNode)
+            else f"a single value '{_clip(str(node.value))}'"
+        )
         return FrontMatter(
             FMStatus.NOT_MAPPING,
             f"front matter must be a mapping of 'key: value' lines, but it is {shape}",

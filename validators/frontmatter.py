@@ -57,8 +57,12 @@ class FrontMatterUniqueKeys(BaseValidator):
         if not front.ok:
             return [skipped(self.name, _UNUSABLE)]
         results = [
-            failed(self.name, f"front matter key '{dup.key}' is written twice (lines "
-                   f"{front.entries[dup.key].line} and {dup.line}); keep one", dup.line)
+            failed(
+                self.name,
+                f"front matter key '{dup.key}' is written twice (lines "
+                f"{front.entries[dup.key].line} and {dup.line}); keep one",
+                dup.line,
+            )
             for dup in front.duplicates
         ]
         return results or [passed(self.name, "no key is repeated")]
@@ -80,16 +84,28 @@ class FrontMatterRequiredKeys(BaseValidator):
         results = [r for key in required if (r := self._one(key, front.entries, required, doc))]
         return results or [passed(self.name, f"front matter has {', '.join(required)}")]
 
-    def _one(self, key: str, entries: dict[str, FMEntry], required: list[str], doc: Document) -> CheckResult | None:
+    def _one(
+        self, key: str, entries: dict[str, FMEntry], required: list[str], doc: Document
+    ) -> CheckResult | None:
         entry = entries.get(key)
         closing = doc.body_start - 1
         if entry is None:
             other = next((e for k, e in entries.items() if k.casefold() == key.casefold()), None)
-            found = f"; found '{other.key}' on line {other.line}, but keys are case-sensitive" if other else ""
-            return failed(self.name, f"front matter is missing the required key '{key}' "
-                          f"(required: {', '.join(required)}){found}", other.line if other else closing)
+            found = (
+                f"; found '{other.key}' on line {other.line}, but keys are case-sensitive"
+                if other
+                else ""
+            )
+            return failed(
+                self.name,
+                f"front matter is missing the required key '{key}' "
+                f"(required: {', '.join(required)}){found}",
+                other.line if other else closing,
+            )
         if entry.value in ("", [], {}):
-            return failed(self.name, f"front matter key '{key}' on line {entry.line} has no value", entry.line)
+            return failed(
+                self.name, f"front matter key '{key}' on line {entry.line} has no value", entry.line
+            )
         return None
 
 
@@ -108,8 +124,14 @@ class FrontMatterValueTypes(BaseValidator):
             for key, kind in expectation.kinds:
                 entry = front.entries.get(key)
                 if entry is not None and entry.value != "" and entry.kind != kind:
-                    results.append(failed(self.name, f"'{key}' must be a {kind}, as in the format reference, "
-                                          f"but line {entry.line} gives {_shape(entry.value)}", entry.line))
+                    results.append(
+                        failed(
+                            self.name,
+                            f"'{key}' must be a {kind}, as in the format reference, "
+                            f"but line {entry.line} gives {_shape(entry.value)}",
+                            entry.line,
+                        )
+                    )
         return results or [passed(self.name, "every value has the reference's shape")]
 
 
@@ -137,9 +159,19 @@ class FrontMatterAllowedValues(BaseValidator):
         if entry is None:
             return [passed(self.name, f"'{rule.key}' is absent: nothing to compare")]
         if isinstance(entry.value, dict):
-            return [failed(self.name, f"{rule.key}: must be one of {allowed}, found a mapping", entry.line)]
-        values = [(i.value, i.line) for i in entry.items] if entry.items else [(entry.value, entry.line)]
-        results = [failed(self.name, _not_allowed(rule, str(v)), line) for v, line in values if v not in rule.values]
+            return [
+                failed(
+                    self.name, f"{rule.key}: must be one of {allowed}, found a mapping", entry.line
+                )
+            ]
+        values = (
+            [(i.value, i.line) for i in entry.items] if entry.items else [(entry.value, entry.line)]
+        )
+        results = [
+            failed(self.name, _not_allowed(rule, str(v)), line)
+            for v, line in values
+            if v not in rule.values
+        ]
         return results or [passed(self.name, f"{rule.key}: {entry.value} is allowed", entry.line)]
 
 
@@ -169,13 +201,26 @@ class FrontMatterMinItems(BaseValidator):
 
     def _one(self, key: str, count: int, entry: FMEntry | None, doc: Document) -> CheckResult:
         if entry is None:
-            return failed(self.name, f"'{key}' must list at least {count} item(s), but the key is missing",
-                          doc.body_start - 1)
+            return failed(
+                self.name,
+                f"'{key}' must list at least {count} item(s), but the key is missing",
+                doc.body_start - 1,
+            )
         if not isinstance(entry.value, list):
-            return failed(self.name, f"'{key}' must be a list of at least {count} item(s), "
-                          f"but line {entry.line} gives {_shape(entry.value)}", entry.line)
+            return failed(
+                self.name,
+                f"'{key}' must be a list of at least {count} item(s), "
+                f"but line {entry.line} gives {_shape(entry.value)}",
+                entry.line,
+            )
         present = [v for v in entry.value if not (isinstance(v, str) and not v.strip())]
         if len(present) < count:
-            return failed(self.name, f"'{key}' lists {len(present)} item(s), at least {count} required: "
-                          f"{_shape(entry.value)}", entry.line)
-        return passed(self.name, f"'{key}' lists {len(present)} item(s) (at least {count})", entry.line)
+            return failed(
+                self.name,
+                f"'{key}' lists {len(present)} item(s), at least {count} required: "
+                f"{_shape(entry.value)}",
+                entry.line,
+            )
+        return passed(
+            self.name, f"'{key}' lists {len(present)} item(s) (at least {count})", entry.line
+        )

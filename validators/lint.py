@@ -43,8 +43,11 @@ class LintCommandCheck(BaseValidator):
 
     def _one(self, rule: LintCommand, doc: Document, ctx: CheckContext) -> CheckResult:
         if not ctx.trust_plan:
-            return skipped(self.name, f"the plan's linter `{rule.command}` runs only for a trusted plan: "
-                           f"pass --trust-plan or set {TRUST_ENV}=1")
+            return skipped(
+                self.name,
+                f"the plan's linter `{rule.command}` runs only for a trusted plan: "
+                f"pass --trust-plan or set {TRUST_ENV}=1",
+            )
         if ctx.final:
             return self._run(rule, ctx.path, ctx)
         with _staged(doc.source, ctx.path) as staged:
@@ -54,25 +57,43 @@ class LintCommandCheck(BaseValidator):
         argv = [arg.replace(rule.placeholder, str(target)) for arg in rule.argv]
         missing = _missing_executable(argv[0], ctx.base_dir)
         if missing:
-            return failed(self.name, f"linter executable '{argv[0]}' {missing} "
-                          f"({rule.source.describe()}: {rule.command})")
+            return failed(
+                self.name,
+                f"linter executable '{argv[0]}' {missing} "
+                f"({rule.source.describe()}: {rule.command})",
+            )
         try:
             done = _run_bounded(argv, ctx.base_dir, ctx.lint_timeout)
         except subprocess.TimeoutExpired:
-            return failed(self.name, f"linter `{rule.command}` did not finish within {ctx.lint_timeout:g} s")
+            return failed(
+                self.name, f"linter `{rule.command}` did not finish within {ctx.lint_timeout:g} s"
+            )
         except OSError as exc:
-            return failed(self.name, f"linter '{argv[0]}' could not be started: {exc.strerror or exc}")
+            return failed(
+                self.name, f"linter '{argv[0]}' could not be started: {exc.strerror or exc}"
+            )
         output = (done.stdout + done.stderr).replace(str(target), str(ctx.path)).strip()
         if done.returncode == 0:
             return passed(self.name, f"`{rule.command}` exited 0")
-        return failed(self.name, f"linter `{rule.command}` exited {done.returncode}:\n{_trim(output)}",
-                      _first_line_number(output, ctx.path))
+        return failed(
+            self.name,
+            f"linter `{rule.command}` exited {done.returncode}:\n{_trim(output)}",
+            _first_line_number(output, ctx.path),
+        )
 
 
 def _run_bounded(argv: list[str], cwd: Path, timeout: float) -> subprocess.CompletedProcess[str]:
     """Run ``argv`` (no shell) in its own process group, killed whole when the time is up."""
-    with subprocess.Popen(argv, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, text=True, errors="replace", start_new_session=True) as proc:
+    with subprocess.Popen(
+        argv,
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        errors="replace",
+        start_new_session=True,
+    ) as proc:
         try:
             stdout, stderr = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -106,7 +127,9 @@ def _missing_executable(program: str, base_dir: Path) -> str | None:
 def _staged(content: str, path: Path) -> Iterator[Path]:
     """A temporary copy of ``content`` beside ``path`` (or in a temporary folder if it has none)."""
     if path.parent.is_dir():
-        handle, name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix or ".md", dir=path.parent)
+        handle, name = tempfile.mkstemp(
+            prefix=f".{path.stem}.", suffix=path.suffix or ".md", dir=path.parent
+        )
         staged = Path(name)
         try:
             with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:

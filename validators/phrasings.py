@@ -27,8 +27,22 @@ from orchestrator.validators.expectations import (
     TableBlankAfter,
     TableBlankBefore,
 )
-from orchestrator.validators.registry import Compiled, NotCheckable, Phrasing, PhrasingResult, RuleScope
-from orchestrator.validators.textutil import KEY, NUM, clean, number, resolve_key, split_list, unwrap
+from orchestrator.validators.registry import (
+    Compiled,
+    NotCheckable,
+    Phrasing,
+    PhrasingResult,
+    RuleScope,
+)
+from orchestrator.validators.textutil import (
+    KEY,
+    NUM,
+    clean,
+    number,
+    resolve_key,
+    split_list,
+    unwrap,
+)
 
 _I = re.IGNORECASE
 _Q = r"[`'\"]?"  # an optional quote or backtick around a key
@@ -54,10 +68,12 @@ _KEYS_RE = re.compile(
 )
 _ITEM_KEY_RE = re.compile(rf"^{_Q}(?P<key>{KEY}){_Q}$")
 _ITEM_MIN_RE = re.compile(
-    rf"^(?:{_AT_LEAST}\s+(?P<n>{NUM})\s+{_Q}(?P<key>{KEY}){_Q}|(?P<n2>{NUM})\s+or\s+more\s+{_Q}(?P<key2>{KEY}){_Q})$", _I
+    rf"^(?:{_AT_LEAST}\s+(?P<n>{NUM})\s+{_Q}(?P<key>{KEY}){_Q}|(?P<n2>{NUM})\s+or\s+more\s+{_Q}(?P<key2>{KEY}){_Q})$",
+    _I,
 )
 _ITEM_KEY_MIN_RE = re.compile(
-    rf"^{_Q}(?P<key>{KEY}){_Q}\s*\(\s*{_AT_LEAST}\s+(?P<n>{NUM})(?:\s+(?:items?|entries|values))?\s*\)$", _I
+    rf"^{_Q}(?P<key>{KEY}){_Q}\s*\(\s*{_AT_LEAST}\s+(?P<n>{NUM})(?:\s+(?:items?|entries|values))?\s*\)$",
+    _I,
 )
 _ITEM_KEY_ONE_OF_RE = re.compile(
     rf"^{_Q}(?P<key>{KEY}){_Q}\s*\(\s*(?:(?:must\s+be|is)\s+)?one\s+of\s*:?\s*(?P<values>.+)\)$", _I
@@ -65,7 +81,11 @@ _ITEM_KEY_ONE_OF_RE = re.compile(
 
 
 class FrontMatterKeys:
-    """"Every output needs front matter: a, b, c"; "Front matter includes a, b, and at least 2 tags"."""
+    """Required keys: "Every output needs front matter: a, b, c".
+
+    Also "Front matter includes a, b, and at least 2 tags" (adds a count) and
+    "a, b (one of X, Y), c" (adds allowed values).
+    """
 
     name = "front matter keys"
 
@@ -84,7 +104,9 @@ class FrontMatterKeys:
         return Compiled((RequiredKeys(_source(scope), tuple(keys)), *found))
 
 
-def _read_key_item(item: str, scope: RuleScope, keys: list[str], found: list[Expectation]) -> str | None:
+def _read_key_item(
+    item: str, scope: RuleScope, keys: list[str], found: list[Expectation]
+) -> str | None:
     """Add one list item's key (and its count or values); return a reason if it is not a key."""
     source = _source(scope)
     if m := _ITEM_KEY_RE.match(item):
@@ -105,7 +127,10 @@ def _read_key_item(item: str, scope: RuleScope, keys: list[str], found: list[Exp
         keys.append(key)
         found.append(AllowedValues(source, key, values))
     else:
-        return f"'{item}' is not a front matter key name (write keys as single words, e.g. term, category, tags)"
+        return (
+            f"'{item}' is not a front matter key name "
+            "(write keys as single words, e.g. term, category, tags)"
+        )
     return None
 
 
@@ -115,7 +140,7 @@ def _key(word: str, scope: RuleScope) -> str:
 
 
 class FrontMatterPresent:
-    """"Every output has front matter"; "Front matter is valid YAML"."""
+    """ "Every output has front matter"; "Front matter is valid YAML"."""
 
     name = "front matter present"
     _RE = re.compile(
@@ -153,7 +178,7 @@ _OPEN_LIST_RE = re.compile(r"\b(?:etc|e\.g|for\s+example|such\s+as|like)\b|\.\.\
 
 
 class AllowedValuesPhrasing:
-    """"X must be one of: A, B, C"; "X is one of the four values listed in Content Rules"."""
+    """ "X must be one of: A, B, C"; "X is one of the four values listed in Content Rules"."""
 
     name = "allowed values"
 
@@ -165,7 +190,9 @@ class AllowedValuesPhrasing:
         key = _key(match.group("key") or match.group("key2"), scope)
         rest = match.group("rest").strip()
         listed = _LISTED_IN_RE.match(rest)
-        values = _referenced_values(listed, scope, key) if listed else _closed_values(rest, scope, key)
+        values = (
+            _referenced_values(listed, scope, key) if listed else _closed_values(rest, scope, key)
+        )
         if isinstance(values, str):
             return NotCheckable(values)
         return Compiled((AllowedValues(_source(scope), key, values),))
@@ -174,7 +201,9 @@ class AllowedValuesPhrasing:
 def _closed_values(text: str, scope: RuleScope, key: str) -> tuple[str, ...] | str:
     """The values of a closed list, or why the list is not closed."""
     if _OPEN_LIST_RE.search(text):
-        return f"the list of values for '{key}' is open-ended ('{text}'), so no value can be rejected"
+        return (
+            f"the list of values for '{key}' is open-ended ('{text}'), so no value can be rejected"
+        )
     example = scope.reference.doc.front_matter.entries.get(key)
     known = [example.value] if example and isinstance(example.value, str) else []
     values = tuple(split_list(text, known))
@@ -184,14 +213,24 @@ def _closed_values(text: str, scope: RuleScope, key: str) -> tuple[str, ...] | s
 def _referenced_values(listed: re.Match[str], scope: RuleScope, key: str) -> tuple[str, ...] | str:
     """Values another rule lists; the count, if the line gives one, must agree."""
     if "rules" not in listed.group("where").lower():
-        return f"points to values in the {listed.group('where')}, which shows one example, not the allowed set"
-    earlier = [e for e in scope.so_far.of(AllowedValues) if e.key == key and e.source.section == CONTENT_RULES]
+        where = listed.group("where")
+        return f"points to values in the {where}, which shows one example, not the allowed set"
+    earlier = [
+        e
+        for e in scope.so_far.of(AllowedValues)
+        if e.key == key and e.source.section == CONTENT_RULES
+    ]
     if not earlier:
-        return f"refers to values listed in Content Rules, but no Content Rules line lists allowed values for '{key}'"
+        return (
+            "refers to values listed in Content Rules, but no Content Rules line "
+            f"lists allowed values for '{key}'"
+        )
     values = earlier[0].values
     said = number(listed.group("n")) if listed.group("n") else None
     if said is not None and said != len(values):
-        return f"says {listed.group('n')} values, but Content Rules lists {len(values)}: {', '.join(values)}"
+        listed_values = ", ".join(values)
+        count = len(values)
+        return f"says {listed.group('n')} values, but Content Rules lists {count}: {listed_values}"
     return values
 
 
@@ -199,7 +238,8 @@ def _referenced_values(listed: re.Match[str], scope: RuleScope, key: str) -> tup
 
 _COUNT_RES = (
     re.compile(
-        rf"^(?:(?:the\s+)?(?:{_FM}\s+)?(?:{_MODAL}{_HAVE}\s+))?{_AT_LEAST}\s+(?P<n>{NUM})\s+{_Q}(?P<key>{KEY}){_Q}$", _I
+        rf"^(?:(?:the\s+)?(?:{_FM}\s+)?(?:{_MODAL}{_HAVE}\s+))?{_AT_LEAST}\s+(?P<n>{NUM})\s+{_Q}(?P<key>{KEY}){_Q}$",
+        _I,
     ),
     re.compile(rf"^(?:{_MODAL}{_HAVE}\s+)?(?P<n>{NUM})\s+or\s+more\s+{_Q}(?P<key>{KEY}){_Q}$", _I),
     re.compile(
@@ -211,7 +251,7 @@ _COUNT_RES = (
 
 
 class MinItemsPhrasing:
-    """"At least 2 tags"; "tags has at least 2 items"; "3 or more ingredients"."""
+    """ "At least 2 tags"; "tags has at least 2 items"; "3 or more ingredients"."""
 
     name = "counts"
 
@@ -224,7 +264,8 @@ class MinItemsPhrasing:
         key = resolve_key(word, scope.known_keys())
         if key is None:
             return NotCheckable(
-                f"'{word}' is not a front matter key of the format reference; only front matter lists can be counted"
+                f"'{word}' is not a front matter key of the format reference; "
+                "only front matter lists can be counted"
             )
         return Compiled((MinItems(_source(scope), key, number(match.group("n")) or 0),))
 
@@ -232,22 +273,30 @@ class MinItemsPhrasing:
 # --- sections ----------------------------------------------------------------------
 
 _SECTION_WORD = r"(?:##\s*|h2\s+|level[\s-]?2\s+|top[\s-]level\s+)?(?:sections?|headings?|headers?)"
-_SEC_LEAD = rf"^{_SUBJECT}{_MODAL}(?:(?:include|includes|has|have|contain|contains|needs?|requires?|uses?|with)\s+)?(?:the\s+)?(?:following\s+)?"
+_SEC_VERB = r"(?:include|includes|has|have|contain|contains|needs?|requires?|uses?|with)"
+_SEC_LEAD = rf"^{_SUBJECT}{_MODAL}(?:{_SEC_VERB}\s+)?(?:the\s+)?(?:following\s+)?"
 _SEC_ORDER = (
     r"(?P<order>\s*,?\s*[(\u2014-]?\s*(?:(?:and\s+|all\s+)?(?:appear(?:ing)?\s+)?in\s+(?:that|this|the\s+same|"
     r"the\s+given|the\s+listed|exactly\s+that|exactly\s+this)\s+order|in\s+order|ordered|in\s+sequence)\s*\)?)?$"
 )
 _SEC_TAIL = r"(?:\s*,?\s*(?:are\s+|all\s+)?(?:present|required|included))?" + _SEC_ORDER
 _SECTIONS_RES = (
-    re.compile(rf"^(?:the\s+)?(?:sections?|headings?)\s+{_MODAL}(?:appear\s+|be\s+|come\s+)?in\s+(?:this|the\s+following)"
-               rf"\s+order\s*:\s*(?P<list>.+)$", _I),
+    re.compile(
+        rf"^(?:the\s+)?(?:sections?|headings?)\s+{_MODAL}(?:appear\s+|be\s+|come\s+)?in\s+(?:this|the\s+following)"
+        rf"\s+order\s*:\s*(?P<list>.+)$",
+        _I,
+    ),
     re.compile(_SEC_LEAD + _SECTION_WORD + r"\s*:?\s*(?P<list>.+?)" + _SEC_TAIL, _I),
     re.compile(_SEC_LEAD + r"(?P<list>.+?)\s+" + _SECTION_WORD + _SEC_TAIL, _I),
 )
 
 
 class SectionsPhrasing:
-    """"Include A, B, and C sections, in that order"; "A, B, and C sections present, in that order"."""
+    """Sections: "Include A, B, and C sections, in that order".
+
+    Also "A, B, and C sections present, in that order", "Sections: A, B, C"
+    (presence only) and "Sections appear in this order: A, B, C".
+    """
 
     name = "sections"
 
@@ -262,7 +311,10 @@ class SectionsPhrasing:
 
     def _sections(self, listed: str, ordered: bool, scope: RuleScope) -> PhrasingResult:
         known = scope.reference.headings
-        names = [scope.reference.heading_spelling(n.lstrip("#").strip()) for n in split_list(listed, known)]
+        names = [
+            scope.reference.heading_spelling(n.lstrip("#").strip())
+            for n in split_list(listed, known)
+        ]
         known_keys = {heading_key(h) for h in known}
         if len(names) < 2 and not any(heading_key(n) in known_keys for n in names):
             return NotCheckable(f"'{listed}' does not name sections of the format reference")
@@ -282,7 +334,7 @@ _AROUND_RE = re.compile(r"\b(?:around|surround\w*|both\s+sides|either\s+side)\b"
 
 
 class TableSpacingPhrasing:
-    """"Blank line before every markdown table"; "blank lines around tables"."""
+    """ "Blank line before every markdown table"; "blank lines around tables"."""
 
     name = "table spacing"
 
@@ -295,7 +347,9 @@ class TableSpacingPhrasing:
         before = around or bool(_BEFORE_RE.search(text))
         after = around or bool(_AFTER_RE.search(text))
         if not (before or after):
-            return NotCheckable("does not say whether the blank line goes before or after the table")
+            return NotCheckable(
+                "does not say whether the blank line goes before or after the table"
+            )
         found: list[Expectation] = []
         if before:
             found.append(TableBlankBefore(_source(scope)))
@@ -312,14 +366,25 @@ _LINT_RES = (
         r"(?:passes|is\s+clean|succeeds|is\s+ok|reports\s+nothing|clean)\s*(?:(?::|with|using|via|\u2014|-)\s*(?P<cmd>.*))?$",
         _I,
     ),
-    re.compile(r"^(?:running\s+|run\s+)?`(?P<cmd>[^`]+)`\s+(?:passes|succeeds|exits\s+(?:with\s+)?0|is\s+clean)$", _I),
+    re.compile(
+        r"^(?:running\s+|run\s+)?`(?P<cmd>[^`]+)`\s+(?:passes|succeeds|exits\s+(?:with\s+)?0|is\s+clean)$",
+        _I,
+    ),
 )
-FILE_PLACEHOLDERS = ("<filepath>", "<file-path>", "<file>", "<path>", "<output-file>", "{filepath}", "{file}")
+FILE_PLACEHOLDERS = (
+    "<filepath>",
+    "<file-path>",
+    "<file>",
+    "<path>",
+    "<output-file>",
+    "{filepath}",
+    "{file}",
+)
 _PLACEHOLDER_RE = re.compile(r"<[^<>\s]+>|\{[^{}\s]*\}")
 
 
 class LintPhrasing:
-    """"Linter passes: CMD <filepath>" (run only for a trusted plan)."""
+    """ "Linter passes: CMD <filepath>" (run only for a trusted plan)."""
 
     name = "linter"
 
@@ -338,10 +403,14 @@ def _lint_command(command: str, scope: RuleScope) -> PhrasingResult:
     placeholder = next((p for p in FILE_PLACEHOLDERS if p in command.lower()), None)
     others = [p for p in _PLACEHOLDER_RE.findall(command) if p.lower() not in FILE_PLACEHOLDERS]
     if others:
-        return NotCheckable(f"the command contains the placeholder {others[0]}, which was never filled in")
+        return NotCheckable(
+            f"the command contains the placeholder {others[0]}, which was never filled in"
+        )
     if placeholder is None:
-        return NotCheckable("the command has no <filepath> placeholder, so where the file goes is unclear; "
-                            "write 'Linter passes: CMD <filepath>'")
+        return NotCheckable(
+            "the command has no <filepath> placeholder, so where the file goes is unclear; "
+            "write 'Linter passes: CMD <filepath>'"
+        )
     try:
         argv = tuple(shlex.split(re.sub(re.escape(placeholder), placeholder, command, flags=_I)))
     except ValueError as exc:
@@ -359,7 +428,7 @@ _REGISTERED_RE = re.compile(
 
 
 class RegisteredPhrasing:
-    """"Output registered in FILE" (the plan's tracking file when FILE is a placeholder)."""
+    """ "Output registered in FILE" (the plan's tracking file when FILE is a placeholder)."""
 
     name = "registration"
 
@@ -387,4 +456,3 @@ def builtin_phrasings() -> list[Phrasing]:
         MinItemsPhrasing(),
         SectionsPhrasing(),
     ]
-

@@ -11,8 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from orchestrator.errors import PlanError
-from orchestrator.plan.model import Plan
 from orchestrator.validators.document import Document, is_separated, parse_document
 from orchestrator.validators.expectations import (
     REFERENCE,
@@ -26,6 +24,9 @@ from orchestrator.validators.expectations import (
     TableBlankBefore,
 )
 from orchestrator.validators.fmparse import FMStatus
+
+from orchestrator.errors import PlanError
+from orchestrator.plan.model import Plan
 
 
 @dataclass(frozen=True)
@@ -54,19 +55,30 @@ def read_reference(plan: Plan) -> ReferenceFacts:
     """Read and parse the plan's format reference; :class:`PlanError` if unusable."""
     path = plan.format_reference_path()
     if path is None:
-        raise PlanError("the plan names no Format Reference", path=plan.path, line=1,
-                        hint="add `## Format Reference` followed by the path of a hand-written output")
+        raise PlanError(
+            "the plan names no Format Reference",
+            path=plan.path,
+            line=1,
+            hint="add `## Format Reference` followed by the path of a hand-written output",
+        )
     try:
         text = path.read_bytes().decode("utf-8")
     except FileNotFoundError:
-        raise _reference_error(plan, f"format reference not found: {path}",
-                               "write the reference output first, or fix the path (relative to the plan)") from None
+        raise _reference_error(
+            plan,
+            f"format reference not found: {path}",
+            "write the reference output first, or fix the path (relative to the plan)",
+        ) from None
     except IsADirectoryError:
         raise _reference_error(plan, f"format reference is a folder, not a file: {path}") from None
     except OSError as exc:
-        raise _reference_error(plan, f"cannot read format reference {path}: {exc.strerror}") from None
+        raise _reference_error(
+            plan, f"cannot read format reference {path}: {exc.strerror}"
+        ) from None
     except UnicodeDecodeError:
-        raise _reference_error(plan, f"format reference is not valid UTF-8: {path}", "save the file as UTF-8") from None
+        raise _reference_error(
+            plan, f"format reference is not valid UTF-8: {path}", "save the file as UTF-8"
+        ) from None
     facts = ReferenceFacts(path, parse_document(text))
     _require_usable_front_matter(facts)
     return facts
@@ -82,9 +94,12 @@ def _require_usable_front_matter(facts: ReferenceFacts) -> None:
     front = facts.doc.front_matter
     if front.status in (FMStatus.OK, FMStatus.MISSING):
         return
-    raise PlanError(f"the format reference's front matter is unusable: {front.message}",
-                    path=facts.path, line=front.line,
-                    hint="the reference is the model every output copies: fix it first")
+    raise PlanError(
+        f"the format reference's front matter is unusable: {front.message}",
+        path=facts.path,
+        line=front.line,
+        hint="the reference is the model every output copies: fix it first",
+    )
 
 
 def derive(facts: ReferenceFacts) -> list[Expectation]:
@@ -95,14 +110,18 @@ def derive(facts: ReferenceFacts) -> list[Expectation]:
     if doc.front_matter.ok and entries:
         keys = tuple(entries)
         found.append(FrontMatterRequired(Source(REFERENCE, 1, "front matter block")))
-        found.append(RequiredKeys(Source(REFERENCE, 1, f"front matter keys: {', '.join(keys)}"), keys))
+        found.append(
+            RequiredKeys(Source(REFERENCE, 1, f"front matter keys: {', '.join(keys)}"), keys)
+        )
         kinds = tuple((key, entry.kind) for key, entry in entries.items())
         found.append(KeyKinds(Source(REFERENCE, 1, "value shapes of the front matter"), kinds))
     headings = doc.sections()
     if headings:
         names = tuple(h.text for h in headings)
         text = f"## headings in order: {', '.join(names)}"
-        found.append(RequiredSections(Source(REFERENCE, headings[0].line, text), names, ordered=True))
+        found.append(
+            RequiredSections(Source(REFERENCE, headings[0].line, text), names, ordered=True)
+        )
     if all(is_separated(t.line_before) for t in doc.tables):
         first = doc.tables[0].first_line if doc.tables else None
         found.append(TableBlankBefore(Source(REFERENCE, first, "its tables follow a blank line")))

@@ -21,14 +21,16 @@ from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from orchestrator.errors import ConfigError
 from orchestrator.validators.expectations import Expectation, Expectations
 
+from orchestrator.errors import ConfigError
+
 if TYPE_CHECKING:
-    from orchestrator.plan.model import Plan
     from orchestrator.validators.document import Document
     from orchestrator.validators.reference import ReferenceFacts
     from orchestrator.validators.results import CheckResult
+
+    from orchestrator.plan.model import Plan
 
 GROUP = "orchestrator.validators"
 DEFAULT_LINT_TIMEOUT = 60.0
@@ -68,7 +70,10 @@ class BaseValidator:
         return expectations.has(*self.consumes)
 
     def covers(self, expectation: Expectation) -> bool:
-        """Whether this check enforces ``expectation`` (for ``explain``); refine when it depends on fields."""
+        """Whether this check enforces ``expectation`` (for ``explain``).
+
+        Override when it depends on the expectation's fields, not just its type.
+        """
         return isinstance(expectation, self.consumes)
 
     def check(self, doc: Document, ctx: CheckContext) -> list[CheckResult]:
@@ -132,8 +137,10 @@ class Registry:
         if not validator.name:
             raise ConfigError(f"validator {validator!r} has no name")
         if validator.name in self._validators:
-            raise ConfigError(f"two validators are named '{validator.name}'",
-                              hint="each check name must be unique across installed packages")
+            raise ConfigError(
+                f"two validators are named '{validator.name}'",
+                hint="each check name must be unique across installed packages",
+            )
         self._validators[validator.name] = validator
 
     def add_phrasing(self, phrasing: Phrasing) -> None:
@@ -151,7 +158,7 @@ class Registry:
         return list(self._validators)
 
     def checks_for(self, expectation: Expectation) -> list[str]:
-        """Names of the checks that enforce ``expectation`` (a validator's ``covers``, else ``consumes``)."""
+        """Names of the checks enforcing ``expectation`` (``covers``, else ``consumes``)."""
         return [v.name for v in self._validators.values() if _covers(v, expectation)]
 
 
@@ -182,7 +189,10 @@ def build_registry(points: Iterable[EntryPoint]) -> Registry:
                 hint="reinstall or uninstall the package that provides it",
             ) from None
         if not callable(register):
-            raise ConfigError(f"validator plugin '{point.name}' ({point.value}) is not a register(registry) function")
+            raise ConfigError(
+                f"validator plugin '{point.name}' ({point.value}) "
+                "is not a register(registry) function"
+            )
         register(registry)
     if not registry.validators:
         raise ConfigError(

@@ -20,8 +20,9 @@ _OPEN_FENCE_RE = re.compile(r"^\s{0,3}(?P<fence>`{3,}|~{3,})\s*(?P<info>[\w+-]*)
 _DOC_INFOS = {"", "markdown", "md", "mdx", "yaml", "yml", "text", "txt", "gfm"}
 _HEADING_RE = re.compile(r"^\s{0,3}#{1,6}\s")
 _CHATTER_RE = re.compile(
-    r"^\s*(?:let me know|i hope|hope this|feel free|is there anything|would you like|if you(?:'d| would) like|"
-    r"i can also|happy to|this (?:file|document|entry|card|output) (?:follows|covers|uses|includes))",
+    r"^\s*(?:let me know|i hope|hope this|feel free|is there anything|would you like|"
+    r"if you(?:'d| would) like|i can also|happy to|"
+    r"this (?:file|document|entry|card|output) (?:follows|covers|uses|includes))",
     re.IGNORECASE,
 )
 
@@ -63,7 +64,9 @@ def _front_matter_start(lines: list[str]) -> int | None:
     for start, line in enumerate(lines):
         if line.rstrip() != "---":
             continue
-        end = next((i for i in range(start + 1, len(lines)) if lines[i].rstrip() in ("---", "...")), None)
+        end = next(
+            (i for i in range(start + 1, len(lines)) if lines[i].rstrip() in ("---", "...")), None
+        )
         if end is None:
             return None
         try:
@@ -76,7 +79,7 @@ def _front_matter_start(lines: list[str]) -> int | None:
 
 
 def wrapping_fence(lines: list[str]) -> int | None:
-    """Index of a fence line that opens before the document and holds it (front matter or a heading)."""
+    """Index of a fence line opening before the document and holding it (front matter, heading)."""
     found = _find_opener(lines)
     if found is None:
         return None
@@ -108,13 +111,17 @@ def _unfence(lines: list[str], notes: list[str]) -> list[str]:
         return lines
     opener, match = found
     fence = match.group("fence")
-    close = next((j for j in range(len(lines) - 1, opener, -1) if _is_closer(lines[j], fence)), None)
+    close = next(
+        (j for j in range(len(lines) - 1, opener, -1) if _is_closer(lines[j], fence)), None
+    )
     before = lines[:opener]
     after = lines[close + 1 :] if close is not None else []
     if any(line.strip() for line in before):
         notes.append(f"removed text before the code fence: '{_quote(before)}'")
-    notes.append(f"removed the wrapping code fence '{lines[opener].strip()}'"
-                 + ("" if close is not None else " (it was never closed)"))
+    notes.append(
+        f"removed the wrapping code fence '{lines[opener].strip()}'"
+        + ("" if close is not None else " (it was never closed)")
+    )
     if any(line.strip() for line in after):
         notes.append(f"removed text after the code fence: '{_quote(after)}'")
     return lines[opener + 1 : close if close is not None else len(lines)]

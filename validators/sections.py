@@ -34,18 +34,27 @@ class SectionsPresent(BaseValidator):
             for name in rule.names:
                 wanted.setdefault(heading_key(name), (name, rule.level))
         all_names = ", ".join(name for name, _ in wanted.values())
-        results = [self._missing(doc, name, level, all_names) for name, level in wanted.values()
-                   if _first(doc, name, level) is None]
+        results = [
+            self._missing(doc, name, level, all_names)
+            for name, level in wanted.values()
+            if _first(doc, name, level) is None
+        ]
         return results or [passed(self.name, f"sections present: {all_names}")]
 
     def _missing(self, doc: Document, name: str, level: int, all_names: str) -> CheckResult:
         marks = _marks(level)
         elsewhere = next((h for h in doc.headings if h.key == heading_key(name)), None)
         if elsewhere is not None:
-            return failed(self.name, f"section '{marks} {name}' is missing: line {elsewhere.line} has it as a "
-                          f"level-{elsewhere.level} heading '{_marks(elsewhere.level)} {elsewhere.text}'; "
-                          f"write it as '{marks} {name}'", elsewhere.line)
-        return failed(self.name, f"section '{marks} {name}' is missing (required sections: {all_names})")
+            return failed(
+                self.name,
+                f"section '{marks} {name}' is missing: line {elsewhere.line} has it as a "
+                f"level-{elsewhere.level} heading '{_marks(elsewhere.level)} {elsewhere.text}'; "
+                f"write it as '{marks} {name}'",
+                elsewhere.line,
+            )
+        return failed(
+            self.name, f"section '{marks} {name}' is missing (required sections: {all_names})"
+        )
 
 
 class SectionsOrder(BaseValidator):
@@ -71,12 +80,17 @@ class SectionsOrder(BaseValidator):
         return results
 
     def _one(self, doc: Document, rule: RequiredSections) -> CheckResult:
-        found = [(name, h) for name in rule.names if (h := _first(doc, name, rule.level)) is not None]
+        found = [
+            (name, h) for name in rule.names if (h := _first(doc, name, rule.level)) is not None
+        ]
         actual = sorted(found, key=lambda pair: pair[1].line)
         expected = ", ".join(rule.names)
         if [n for n, _ in actual] == [n for n, _ in found]:
             return passed(self.name, f"sections in order: {expected}")
         misplaced = next(h for (n, h), (m, _) in zip(actual, found, strict=True) if n != m)
         order = ", ".join(f"{n} (line {h.line})" for n, h in actual)
-        return failed(self.name, f"sections are out of order: found {order}; expected {expected}, "
-                      f"in that order", misplaced.line)
+        return failed(
+            self.name,
+            f"sections are out of order: found {order}; expected {expected}, in that order",
+            misplaced.line,
+        )

@@ -18,7 +18,14 @@ class NotFenced(BaseValidator):
     def check(self, doc: Document, ctx: CheckContext) -> list[CheckResult]:
         opener = wrapping_fence(list(doc.lines))
         if opener is not None:
-            return [failed(self.name, f"the document is wrapped in a code fence (line {opener + 1}: "
-                           f"'{doc.lines[opener].strip()}'); the file must start with the document itself: "
-                           "remove the fence lines and any text outside them", opener + 1)]
+            return [
+                failed(
+                    self.name,
+                    f"the document is wrapped in a code fence (line {opener + 1}: "
+                    f"'{doc.lines[opener].strip()}'); the file must start with the document "
+                    "itself: "
+                    "remove the fence lines and any text outside them",
+                    opener + 1,
+                )
+            ]
         return [passed(self.name, "the file is not wrapped in a code fence")]

@@ -25,13 +25,19 @@ class TablesBlankLineBefore(BaseValidator):
 
     def check(self, doc: Document, ctx: CheckContext) -> list[CheckResult]:
         results = [
-            failed(self.name, f"the table starting on line {t.first_line} has no blank line before it "
-                   f"(line {t.first_line - 1} is '{_clip(t.line_before or '')}'); insert an empty line above "
-                   "the table", t.first_line)
+            failed(
+                self.name,
+                f"the table starting on line {t.first_line} has no blank line before it "
+                f"(line {t.first_line - 1} is '{_clip(t.line_before or '')}'); "
+                "insert an empty line above the table",
+                t.first_line,
+            )
             for t in doc.tables
             if not is_separated(t.line_before)
         ]
-        return results or [passed(self.name, f"{len(doc.tables)} table(s), each after a blank line")]
+        return results or [
+            passed(self.name, f"{len(doc.tables)} table(s), each after a blank line")
+        ]
 
 
 class TablesBlankLineAfter(BaseValidator):
@@ -40,10 +46,16 @@ class TablesBlankLineAfter(BaseValidator):
 
     def check(self, doc: Document, ctx: CheckContext) -> list[CheckResult]:
         results = [
-            failed(self.name, f"the table ending on line {t.last_line} has no blank line after it "
-                   f"(line {t.last_line + 1} is '{_clip(t.line_after or '')}'); insert an empty line below "
-                   "the table", t.last_line + 1)
+            failed(
+                self.name,
+                f"the table ending on line {t.last_line} has no blank line after it "
+                f"(line {t.last_line + 1} is '{_clip(t.line_after or '')}'); "
+                "insert an empty line below the table",
+                t.last_line + 1,
+            )
             for t in doc.tables
             if not is_separated(t.line_after)
         ]
-        return results or [passed(self.name, f"{len(doc.tables)} table(s), each followed by a blank line")]
+        return results or [
+            passed(self.name, f"{len(doc.tables)} table(s), each followed by a blank line")
+        ]

@@ -15,13 +15,11 @@ _WRAPPERS = ("`", '"', "'", "**", "*", "_")
 _CONJUNCTION_RE = re.compile(r"\s+(?:and|or|&)\s+", re.IGNORECASE)
 _LEADING_CONJ_RE = re.compile(r"^(?:and|or|&)\s+", re.IGNORECASE)
 
-NUMBER_WORDS = {
-    word: n
-    for n, word in enumerate(
-        "zero one two three four five six seven eight nine ten eleven twelve "
-        "thirteen fourteen fifteen sixteen seventeen eighteen nineteen twenty".split()
-    )
-}
+_WORDS = (
+    "zero one two three four five six seven eight nine ten eleven twelve "
+    "thirteen fourteen fifteen sixteen seventeen eighteen nineteen twenty"
+)
+NUMBER_WORDS = {word: n for n, word in enumerate(_WORDS.split(" "))}
 NUM = r"(?:\d+|" + "|".join(NUMBER_WORDS) + r")"
 KEY = r"[A-Za-z_][\w-]*"
 KEY_RE = re.compile(rf"^{KEY}$")
@@ -62,7 +60,7 @@ def _top_level_pieces(text: str) -> list[str]:
     for char in text:
         if quote:
             quote = None if char == quote else quote
-        elif char in "`\"":
+        elif char in '`"':
             quote = char
         elif char in "([":
             depth += 1
@@ -128,7 +126,12 @@ def resolve_key(word: str, known: Iterable[str], *, exact_only: bool = False) ->
     if exact_only:
         return None
     base = word.casefold()
-    for variant in (base + "s", base + "es", base[:-1] if base.endswith("s") else "", base[:-2] if base.endswith("es") else ""):
+    for variant in (
+        base + "s",
+        base + "es",
+        base[:-1] if base.endswith("s") else "",
+        base[:-2] if base.endswith("es") else "",
+    ):
         if variant and variant in folded:
             return folded[variant]
     return None

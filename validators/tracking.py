@@ -31,7 +31,9 @@ class TrackingRegistered(BaseValidator):
     def check(self, doc: Document, ctx: CheckContext) -> list[CheckResult]:
         unique = {rule.tracking_file: rule for rule in ctx.expectations.of(Registered)}
         if not ctx.final:
-            return [skipped(self.name, "registration is checked once the file is written and recorded")]
+            return [
+                skipped(self.name, "registration is checked once the file is written and recorded")
+            ]
         return [self._one(rule, ctx.path) for rule in unique.values()]
 
     def _one(self, rule: Registered, output: Path) -> CheckResult:
@@ -39,10 +41,15 @@ class TrackingRegistered(BaseValidator):
         try:
             text = tracking.read_text(encoding="utf-8")
         except FileNotFoundError:
-            return failed(self.name, f"'{output.name}' is not registered: the tracking file {tracking} "
-                          "does not exist yet (it is written when a row is recorded complete)")
+            return failed(
+                self.name,
+                f"'{output.name}' is not registered: the tracking file {tracking} "
+                "does not exist yet (it is written when a row is recorded complete)",
+            )
         except (OSError, UnicodeDecodeError) as exc:
             return failed(self.name, f"cannot read the tracking file {tracking}: {exc}")
         if is_registered(text, output):
             return passed(self.name, f"'{output.name}' is registered in {tracking.name}")
-        return failed(self.name, f"'{output.name}' is not registered in the tracking file {tracking}")
+        return failed(
+            self.name, f"'{output.name}' is not registered in the tracking file {tracking}"
+        )

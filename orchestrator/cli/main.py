@@ -33,7 +33,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "render": ("orchestrator.cli.run_cmds:render_cmd", "Stage 5: write the batch's index.html report."),
     "estimate": ("orchestrator.cli.run_cmds:estimate_cmd", "Estimate tokens and cost before processing."),
     "clean": ("orchestrator.cli.run_cmds:clean_cmd", "Remove a stage's checkpoints and every later one."),
-    "init-claude": ("orchestrator.cli.run_cmds:init_claude_cmd", "Install the /batch-pipeline slash command for Claude Code."),
+    "init-claude": (
+        "orchestrator.cli.run_cmds:init_claude_cmd",
+        "Install the /batch-pipeline slash command for Claude Code.",
+    ),
     "sim": ("orchestrator.sim.cli:sim_group", "Run the local API simulator."),
 }
 

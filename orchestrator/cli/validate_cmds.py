@@ -1,4 +1,4 @@
-"""``orchestrate explain`` and ``orchestrate validate``: what the plan's rules became, and the verdict.
+"""``orchestrate explain`` and ``orchestrate validate``: what the rules became, and the verdict.
 
 Both compile the plan with :func:`orchestrator.validators.compile_plan`; errors
 in the plan or the format reference surface as :class:`PlanError` (exit 2)
@@ -44,12 +44,17 @@ def explain_cmd(plan: Path, as_json: bool) -> int:
     """
     compiled = compile_plan(read_plan(plan))
     if as_json:
-        click.echo(json.dumps({
-            "plan": str(plan),
-            "rules": [r.as_dict() for r in compiled.explain()],
-            "format_reference": [r.as_dict() for r in compiled.derived],
-            "checks": compiled.check_names(),
-        }, indent=2))
+        click.echo(
+            json.dumps(
+                {
+                    "plan": str(plan),
+                    "rules": [r.as_dict() for r in compiled.explain()],
+                    "format_reference": [r.as_dict() for r in compiled.derived],
+                    "checks": compiled.check_names(),
+                },
+                indent=2,
+            )
+        )
         return EXIT_OK
     for line in _explain_lines(compiled, plan):
         click.echo(line)
@@ -59,11 +64,15 @@ def explain_cmd(plan: Path, as_json: bool) -> int:
 def _explain_lines(compiled: CompiledPlan, plan: Path) -> list[str]:
     rules = compiled.explain()
     unchecked = len(compiled.unchecked)
-    out = [f"{plan}: {len(rules)} line(s): {len(rules) - unchecked} compiled into checks, "
-           f"{unchecked} not machine-checked"]
+    out = [
+        f"{plan}: {len(rules)} line(s): {len(rules) - unchecked} compiled into checks, "
+        f"{unchecked} not machine-checked"
+    ]
     for section, title in _TITLES.items():
         out += ["", title]
-        out += [text for report in rules if report.section == section for text in _rule_lines(report)]
+        out += [
+            text for report in rules if report.section == section for text in _rule_lines(report)
+        ]
     out += ["", f"From the format reference ({compiled.reference.path})"]
     out += [f"  {r.text}\n      -> {', '.join(r.checks or ())}" for r in compiled.derived]
     if not compiled.trust_plan and any("lint.command" in (r.checks or ()) for r in rules):
@@ -101,8 +110,14 @@ class _Outcome:
 
     def as_dict(self) -> dict[str, object]:
         data = self.report.as_dict()
-        return {"row": self.row.id, "phase": self.row.phase, "status": self.row.status,
-                "missing": self.missing, "recorded": self.recorded, **data}
+        return {
+            "row": self.row.id,
+            "phase": self.row.phase,
+            "status": self.row.status,
+            "missing": self.missing,
+            "recorded": self.recorded,
+            **data,
+        }
 
 
 @click.command("validate")
@@ -110,11 +125,15 @@ class _Outcome:
 @click.option("--phase", type=int, help="Only rows of this phase.")
 @click.option("--row", "row_id", help="Only the row with this # (id).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-@click.option("--trust-plan", is_flag=True,
-              help="Allow the plan's linter command to run (also ORCHESTRATE_TRUST_PLAN=1).")
+@click.option(
+    "--trust-plan",
+    is_flag=True,
+    help="Allow the plan's linter command to run (also ORCHESTRATE_TRUST_PLAN=1).",
+)
 @click.option("--record", is_flag=True, help="Mark rows whose files pass as complete in the plan.")
-def validate_cmd(plan: Path, phase: int | None, row_id: str | None, as_json: bool,
-                 trust_plan: bool, record: bool) -> int:
+def validate_cmd(
+    plan: Path, phase: int | None, row_id: str | None, as_json: bool, trust_plan: bool, record: bool
+) -> int:
     """Check the output files of PLAN's rows against the format reference and the rules.
 
     Files that do not exist yet are reported as missing and are not checked.
@@ -133,8 +152,16 @@ def validate_cmd(plan: Path, phase: int | None, row_id: str | None, as_json: boo
         _record(compiled, parsed, outcomes)
     ok = all(o.report.ok for o in outcomes if o.counts)
     if as_json:
-        click.echo(json.dumps({"ok": ok, "files": [o.as_dict() for o in outcomes],
-                               "unchecked_rules": [r.as_dict() for r in compiled.unchecked]}, indent=2))
+        click.echo(
+            json.dumps(
+                {
+                    "ok": ok,
+                    "files": [o.as_dict() for o in outcomes],
+                    "unchecked_rules": [r.as_dict() for r in compiled.unchecked],
+                },
+                indent=2,
+            )
+        )
     else:
         _print_outcomes(compiled, outcomes)
     return EXIT_OK if ok else EXIT_FAILED
@@ -142,18 +169,27 @@ def validate_cmd(plan: Path, phase: int | None, row_id: str | None, as_json: boo
 
 def _select_rows(plan: Plan, phase: int | None, row_id: str | None) -> list[Row]:
     if plan.output_dir_path() is None:
-        raise PlanError("the plan names no Output Directory", path=plan.path, line=1,
-                        hint="add `## Output Directory` followed by the folder outputs are written to")
+        raise PlanError(
+            "the plan names no Output Directory",
+            path=plan.path,
+            line=1,
+            hint="add `## Output Directory` followed by the folder outputs are written to",
+        )
     if phase is not None and plan.phase(phase) is None:
         known = ", ".join(str(p.number) for p in plan.phases) or "none"
-        raise BadInputError(f"no Phase {phase} in the plan", path=plan.path, hint=f"phases in this plan: {known}")
+        raise BadInputError(
+            f"no Phase {phase} in the plan", path=plan.path, hint=f"phases in this plan: {known}"
+        )
     rows = [r for r in plan.rows() if phase is None or r.phase == phase]
     if row_id is not None:
         rows = [r for r in rows if r.id == row_id]
         if not rows:
             where = f" in Phase {phase}" if phase is not None else ""
-            raise BadInputError(f"no row #{row_id}{where}", path=plan.path,
-                                hint="row ids are the values of the # column")
+            raise BadInputError(
+                f"no row #{row_id}{where}",
+                path=plan.path,
+                hint="row ids are the values of the # column",
+            )
     return rows
 
 
@@ -162,7 +198,9 @@ def _validate_row(compiled: CompiledPlan, plan: Plan, row: Row) -> _Outcome:
     assert out_dir is not None
     path = plan.output_path(row)
     if not row.filename or not path.resolve().is_relative_to(out_dir.resolve()):
-        message = f"filename '{row.filename}' of row #{row.id} does not name a file inside {out_dir}"
+        message = (
+            f"filename '{row.filename}' of row #{row.id} does not name a file inside {out_dir}"
+        )
         return _Outcome(row, FileReport(path, [failed("file.path", message, row.line)]))
     report = compiled.validate_file(path)
     missing = "file.exists" in report.failed_names()
@@ -183,16 +221,28 @@ def _record(compiled: CompiledPlan, plan: Plan, outcomes: list[_Outcome]) -> Non
     """
     from orchestrator.recorder import Recorder, TrackingEntry
 
-    eligible = [o for o in outcomes if not o.missing and _passes_before_recording(o.report)
-                and (o.row.status != COMPLETE or not o.report.ok)]
+    eligible = [
+        o
+        for o in outcomes
+        if not o.missing
+        and _passes_before_recording(o.report)
+        and (o.row.status != COMPLETE or not o.report.ok)
+    ]
     if not eligible:
         return
     with Recorder(plan.path) as recorder:
         for outcome in eligible:
             row = outcome.row
             recorder.set_status(row.phase, row.id, row.filename, COMPLETE)
-            recorder.register(TrackingEntry.for_output(outcome.report.path, title=row.title, phase=row.phase,
-                                                       row=row.id, model=row.model))
+            recorder.register(
+                TrackingEntry.for_output(
+                    outcome.report.path,
+                    title=row.title,
+                    phase=row.phase,
+                    row=row.id,
+                    model=row.model,
+                )
+            )
             outcome.recorded = True
     for outcome in eligible:
         outcome.report = compiled.validate_file(outcome.report.path)
@@ -211,11 +261,15 @@ def _print_outcomes(compiled: CompiledPlan, outcomes: list[_Outcome]) -> None:
     if compiled.unchecked:
         click.echo(f"\nnot machine-checked ({len(compiled.unchecked)}):")
         for report in compiled.unchecked:
-            click.echo(f"  {compiled.plan.path}:{report.line}: {report.text}\n      {report.reason}")
+            click.echo(
+                f"  {compiled.plan.path}:{report.line}: {report.text}\n      {report.reason}"
+            )
     checked = [o for o in outcomes if not o.missing]
     bad = sum(1 for o in checked if not o.report.ok)
-    click.echo(f"\n{len(checked)} file(s) checked: {len(checked) - bad} passed, {bad} failed; "
-               f"{len(outcomes) - len(checked)} missing")
+    click.echo(
+        f"\n{len(checked)} file(s) checked: {len(checked) - bad} passed, {bad} failed; "
+        f"{len(outcomes) - len(checked)} missing"
+    )
 
 
 def _headline(outcome: _Outcome) -> str:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from orchestrator.dispatch.engine import dispatch
 from orchestrator.dispatch.jobs import DispatchReport, DispatchSettings, JobOutcome
 from orchestrator.dispatch.ledger import Ledger
+from orchestrator.pipeline.checkpoints import write_json
 from orchestrator.pipeline.context import Context
 from orchestrator.pipeline.hooks import BatchHooks, ProgressSink, verdict_dict
 from orchestrator.pipeline.parse import Judge, RowRecorder, parse_item
@@ -29,10 +30,14 @@ class ProcessResult:
     parsed_ok: list[str]  # items recorded complete during the run (record mode)
 
 
+def select_work(ctx: Context, judge: Judge) -> Work:
+    """Judge what a killed run left unjudged, then choose what to dispatch."""
+    judge_unjudged(ctx, judge)
+    return process_work(ctx)
+
+
 def judge_unjudged(ctx: Context, judge: Judge) -> list[str]:
     """Judge, from disk, responses a killed run checkpointed but never checked."""
-    from orchestrator.pipeline.checkpoints import write_json
-
     judged: list[str] = []
     for files in ctx.items():
         state = files.load()
@@ -49,6 +54,7 @@ def judge_unjudged(ctx: Context, judge: Judge) -> list[str]:
 
 async def process(
     ctx: Context,
+    work: Work,
     provider: Provider,
     settings: DispatchSettings,
     judge: Judge,
@@ -59,9 +65,7 @@ async def process(
     record: bool,
     stop: asyncio.Event | None = None,
 ) -> ProcessResult:
-    """Dispatch what :func:`process_work` selects; see the module docstring."""
-    judge_unjudged(ctx, judge)
-    work = process_work(ctx)
+    """Dispatch ``work.dispatch`` (from :func:`select_work`); see the module docstring."""
     items = {w.key: w for w in work.dispatch}
     raws = {key: w.files.load().raw or {} for key, w in items.items()}
     parsed_ok: list[str] = []

@@ -79,12 +79,13 @@ def check_phases(plan: Plan, _models: ModelTable) -> Iterator[Problem]:
     for line in plan.orphan_tables:
         cells = {c.text.strip().lower() for c in split_cells(_source_line(plan, line))}
         if {"filename", "status"} <= cells:
-            yield _p(plan, line, "task table is not under a `## Phase N` heading",
-                     "move it under a heading such as `## Phase 3`, or its rows are never run")
+            yield _p(plan, line, "task table is never run: it is not the first table under a `## Phase N` heading",
+                     "give it its own heading such as `## Phase 3`, or merge it into that phase's table")
 
 
 def _source_line(plan: Plan, line: int) -> str:
-    lines = plan.text.lstrip("\ufeff").replace("\r\n", "\n").split("\n")
+    text = plan.text[1:] if plan.text.startswith("\ufeff") else plan.text
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     return lines[line - 1] if 0 < line <= len(lines) else ""
 
 
@@ -97,9 +98,16 @@ def _complete_tables(plan: Plan) -> Iterator[Row]:
 def check_rows(plan: Plan, _models: ModelTable) -> Iterator[Problem]:
     ids: dict[str, int] = {}
     names: dict[str, int] = {}
+    columns_at = {row.line: len(phase.table.columns)
+                  for phase in plan.phases if phase.table is not None for row in phase.rows}
     for row in _complete_tables(plan):
-        width = len(split_cells(_source_line(plan, row.line)))
-        columns = len(row.cells)
+        source = _source_line(plan, row.line)
+        width = len(split_cells(source))
+        columns = columns_at[row.line]
+        if "|" not in source:
+            yield _p(plan, row.line, "this line directly after the table is read as one more table row",
+                     "leave a blank line between a table and the text after it")
+            continue
         if width > columns:
             yield _p(plan, row.line, f"row has {width} cells but the table has {columns} columns",
                      "escape a literal pipe in a cell as \\| or remove the extra cell")
@@ -112,7 +120,7 @@ def check_rows(plan: Plan, _models: ModelTable) -> Iterator[Problem]:
         if not row.title:
             yield _p(plan, row.line, "row has an empty Title", "the title is what the output covers")
         if row.filename:
-            key = row.filename.lower()
+            key = PurePosixPath(row.filename.replace("\\", "/")).as_posix().lower()
             if key in names:
                 yield _p(plan, row.line, f"duplicate Filename {row.filename} (first at line {names[key]})",
                          "two rows would overwrite each other's output; give each its own file")

@@ -7,6 +7,7 @@ the recorder needs to rewrite exactly one cell and nothing else.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 
@@ -59,7 +60,7 @@ def split_cells(line: str) -> list[CellSpan]:
     if pipes and pipes[-1] == end - 1 and (len(pipes) > 1 or pipes[0] != start):
         bounds = bounds[:-1]
     cells: list[CellSpan] = []
-    for left, right in zip(bounds, bounds[1:], strict=False):
+    for left, right in itertools.pairwise(bounds):
         raw = line[left + 1 : right]
         cells.append(CellSpan(left + 1, right, unescape(raw.strip())))
     return cells

@@ -6,9 +6,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from orchestrator.validators import CompiledPlan, compile_plan
 
 from orchestrator.plan.parser import read_plan
-from orchestrator.validators import CompiledPlan, compile_plan
 
 REPO = Path(__file__).resolve().parents[2]
 CORPUS = Path(__file__).resolve().parent / "corpus"
@@ -52,7 +52,10 @@ GLOSSARY_CHECKLIST = (
 def plan_text(rules: tuple[str, ...], checklist: tuple[str, ...], rows: str = "") -> str:
     body_rules = "\n".join(f"- {r}" for r in rules)
     body_checks = "\n".join(f"{i}. {c}" for i, c in enumerate(checklist, 1))
-    rows = rows or "| 1 | Idempotency | idempotency.md | haiku | complete |\n| 2 | Quorum | quorum.md | haiku | pending |\n"
+    rows = rows or (
+        "| 1 | Idempotency | idempotency.md | haiku | complete |\n"
+        "| 2 | Quorum | quorum.md | haiku | pending |\n"
+    )
     return (
         "# Test Plan\n\n## Format Reference\nref/reference.md\n\n## Output Directory\nout/\n\n"
         f"## Content Rules\n{body_rules}\n\n## Validation Checklist\n{body_checks}\n\n"

@@ -8,13 +8,15 @@ from functools import cache
 from pathlib import Path
 
 import pytest
+from orchestrator.validators import CompiledPlan, compile_plan, extract_document
 
 from orchestrator.plan.parser import read_plan
-from orchestrator.validators import CompiledPlan, compile_plan, extract_document
 
 REPO = Path(__file__).resolve().parents[2]
 CORPUS = Path(__file__).resolve().parent / "corpus"
-LABELS: list[dict[str, str | None]] = json.loads((CORPUS / "labels.json").read_text(encoding="utf-8"))
+LABELS: list[dict[str, str | None]] = json.loads(
+    (CORPUS / "labels.json").read_text(encoding="utf-8")
+)
 
 
 @cache
@@ -39,33 +41,56 @@ def test_corpus_is_large_and_labelled() -> None:
 
 def test_corpus_covers_the_required_defects() -> None:
     defects = {str(e["defect"]) for e in LABELS}
-    for wanted in ("wrong enum value", "wrong case of an enum value", "missing key", "no front matter",
-                   "malformed YAML", "sections out of order", "a missing section",
-                   "a table with no blank line before it", "too few tags", "fenced response"):
+    for wanted in (
+        "wrong enum value",
+        "wrong case of an enum value",
+        "missing key",
+        "no front matter",
+        "malformed YAML",
+        "sections out of order",
+        "a missing section",
+        "a table with no blank line before it",
+        "too few tags",
+        "fenced response",
+    ):
         assert wanted in defects, wanted
     goods = {Path(str(e["file"])).stem for e in LABELS if e["defect"] == "good"}
     assert {"good-crlf", "good-extra-sections", "good-block-list"} <= goods
 
 
-@pytest.mark.parametrize("entry", [e for e in LABELS if e["defect"] == "good"], ids=lambda e: str(e["file"]))
+@pytest.mark.parametrize(
+    "entry", [e for e in LABELS if e["defect"] == "good"], ids=lambda e: str(e["file"])
+)
 def test_good_file_passes(entry: dict[str, str | None]) -> None:
     failed, ok = _validate(entry)
     assert ok, f"{entry['file']} failed {sorted(failed)}"
 
 
-@pytest.mark.parametrize("entry", [e for e in LABELS if e["defect"] != "good"], ids=lambda e: str(e["file"]))
+@pytest.mark.parametrize(
+    "entry", [e for e in LABELS if e["defect"] != "good"], ids=lambda e: str(e["file"])
+)
 def test_defect_is_caught_by_its_check(entry: dict[str, str | None]) -> None:
     failed, ok = _validate(entry)
     assert not ok
-    assert entry["check"] in failed, f"{entry['file']}: expected {entry['check']}, got {sorted(failed)}"
+    assert entry["check"] in failed, (
+        f"{entry['file']}: expected {entry['check']}, got {sorted(failed)}"
+    )
 
 
-@pytest.mark.parametrize("name", ["glossary/fenced-response.md", "recipes/fenced-response.md",
-                                  "glossary/chatter-before-front-matter.md"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "glossary/fenced-response.md",
+        "recipes/fenced-response.md",
+        "glossary/chatter-before-front-matter.md",
+    ],
+)
 def test_extracting_a_chatty_reply_gives_a_passing_file(name: str) -> None:
     entry = next(e for e in LABELS if e["file"] == name)
     extracted = extract_document((CORPUS / name).read_text(encoding="utf-8"))
-    report = _compiled(str(entry["plan"])).validate_text(extracted.content, path=REPO / "output" / "x.md")
+    report = _compiled(str(entry["plan"])).validate_text(
+        extracted.content, path=REPO / "output" / "x.md"
+    )
     assert extracted.notes
     assert report.ok, report.failure_messages()
 

@@ -8,9 +8,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from orchestrator.validators import CompiledPlan, compile_plan
 
 from orchestrator.plan.parser import read_plan
-from orchestrator.validators import CompiledPlan, compile_plan
 
 LINTER = """
 import pathlib, sys, time
@@ -31,17 +31,21 @@ def linted(make_plan: Callable[..., Path], tmp_path: Path) -> Callable[..., Comp
     """A plan whose linter is a small Python script that logs the path it was given."""
     script = tmp_path / "lint.py"
     script.write_text(LINTER, encoding="utf-8")
-    command = f"{shlex.quote(sys.executable)} {shlex.quote(str(script))} {tmp_path / 'seen.txt'} <filepath>"
+    program = f"{shlex.quote(sys.executable)} {shlex.quote(str(script))}"
+    command = f"{program} {tmp_path / 'seen.txt'} <filepath>"
 
-    def build(trust_plan: bool = True, timeout: float = 10.0, command: str = command) -> CompiledPlan:
+    def build(
+        trust_plan: bool = True, timeout: float = 10.0, command: str = command
+    ) -> CompiledPlan:
         plan = make_plan(checklist=(f"Linter passes: {command}",))
         return compile_plan(read_plan(plan), trust_plan=trust_plan, lint_timeout=timeout)
 
     return build
 
 
-def test_untrusted_plan_never_runs_the_command(linted: Callable[..., CompiledPlan], tmp_path: Path,
-                                               good_output: str) -> None:
+def test_untrusted_plan_never_runs_the_command(
+    linted: Callable[..., CompiledPlan], tmp_path: Path, good_output: str
+) -> None:
     report = linted(trust_plan=False).validate_text(good_output, path=tmp_path / "out" / "q.md")
     check = next(c for c in report.checks if c.name == "lint.command")
     assert check.skipped and check.ok
@@ -49,16 +53,21 @@ def test_untrusted_plan_never_runs_the_command(linted: Callable[..., CompiledPla
     assert not (tmp_path / "seen.txt").exists()
 
 
-def test_environment_variable_trusts_the_plan(linted: Callable[..., CompiledPlan], tmp_path: Path,
-                                              good_output: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_environment_variable_trusts_the_plan(
+    linted: Callable[..., CompiledPlan],
+    tmp_path: Path,
+    good_output: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv("ORCHESTRATE_TRUST_PLAN", "1")
     report = linted(trust_plan=False).validate_text(good_output, path=tmp_path / "out" / "q.md")
     assert report.ok
     assert (tmp_path / "seen.txt").exists()
 
 
-def test_pre_write_lints_a_temporary_copy_beside_the_output(linted: Callable[..., CompiledPlan], tmp_path: Path,
-                                                           good_output: str) -> None:
+def test_pre_write_lints_a_temporary_copy_beside_the_output(
+    linted: Callable[..., CompiledPlan], tmp_path: Path, good_output: str
+) -> None:
     target = tmp_path / "out" / "q.md"
     report = linted().validate_text(good_output.replace("Exactly", "BAD"), path=target)
     check = next(c for c in report.checks if c.name == "lint.command")
@@ -70,7 +79,9 @@ def test_pre_write_lints_a_temporary_copy_beside_the_output(linted: Callable[...
     assert check.line == 19
 
 
-def test_final_lints_the_written_file(linted: Callable[..., CompiledPlan], tmp_path: Path, good_output: str) -> None:
+def test_final_lints_the_written_file(
+    linted: Callable[..., CompiledPlan], tmp_path: Path, good_output: str
+) -> None:
     plan = linted()
     target = tmp_path / "out" / "q.md"
     target.write_text(good_output, encoding="utf-8")
@@ -79,23 +90,33 @@ def test_final_lints_the_written_file(linted: Callable[..., CompiledPlan], tmp_p
     assert Path((tmp_path / "seen.txt").read_text(encoding="utf-8")) == target
 
 
-def test_missing_executable_is_a_clear_failure(linted: Callable[..., CompiledPlan], tmp_path: Path,
-                                               good_output: str) -> None:
+def test_missing_executable_is_a_clear_failure(
+    linted: Callable[..., CompiledPlan], tmp_path: Path, good_output: str
+) -> None:
     plan = linted(command="no-such-linter-xyz scan <filepath>")
-    check = next(c for c in plan.validate_text(good_output, path=tmp_path / "q.md").checks if c.name == "lint.command")
+    check = next(
+        c
+        for c in plan.validate_text(good_output, path=tmp_path / "q.md").checks
+        if c.name == "lint.command"
+    )
     assert not check.ok
     assert "linter executable 'no-such-linter-xyz' was not found on PATH" in check.message
 
 
 def test_time_limit(linted: Callable[..., CompiledPlan], tmp_path: Path, good_output: str) -> None:
-    report = linted(timeout=0.5).validate_text(good_output + "\nSLOW\n", path=tmp_path / "out" / "q.md")
+    report = linted(timeout=0.5).validate_text(
+        good_output + "\nSLOW\n", path=tmp_path / "out" / "q.md"
+    )
     check = next(c for c in report.checks if c.name == "lint.command")
     assert not check.ok and "did not finish within 0.5 s" in check.message
 
 
-def test_command_is_never_given_to_a_shell(linted: Callable[..., CompiledPlan], tmp_path: Path,
-                                           good_output: str) -> None:
+def test_command_is_never_given_to_a_shell(
+    linted: Callable[..., CompiledPlan], tmp_path: Path, good_output: str
+) -> None:
     plan = linted(command="echo hi; touch pwned && touch pwned2 $(touch pwned3) <filepath>")
     report = plan.validate_text(good_output, path=tmp_path / "out" / "q.md")
-    assert next(c for c in report.checks if c.name == "lint.command").ok  # echo printed its arguments
+    assert next(
+        c for c in report.checks if c.name == "lint.command"
+    ).ok  # echo printed its arguments
     assert not list(tmp_path.glob("pwned*"))

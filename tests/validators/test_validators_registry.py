@@ -8,13 +8,13 @@ from importlib.metadata import EntryPoint
 from pathlib import Path
 
 import pytest
-
-from orchestrator.errors import ConfigError
-from orchestrator.plan.parser import read_plan
 from orchestrator.validators import compile_plan, load_registry
 from orchestrator.validators.registry import GROUP, build_registry
 
-PLUGIN = '''
+from orchestrator.errors import ConfigError
+from orchestrator.plan.parser import read_plan
+
+PLUGIN = """
 from __future__ import annotations
 import re
 from dataclasses import dataclass
@@ -54,10 +54,12 @@ class MaxWordsCheck(BaseValidator):
 def register(registry):
     registry.add_validator(MaxWordsCheck())
     registry.add_phrasing(MaxWordsPhrasing())
-'''
+"""
 
 
-def _points(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, source: str = PLUGIN) -> list[EntryPoint]:
+def _points(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, source: str = PLUGIN
+) -> list[EntryPoint]:
     (tmp_path / "wordplugin.py").write_text(source, encoding="utf-8")
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.delitem(sys.modules, "wordplugin", raising=False)
@@ -68,17 +70,30 @@ def _points(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, source: str = PLUGI
 def test_builtins_come_through_the_installed_entry_point() -> None:
     registry = load_registry()
     assert registry is load_registry()
-    assert {"frontmatter.present", "frontmatter.required_keys", "frontmatter.allowed_values",
-            "frontmatter.min_items", "sections.present", "sections.order", "tables.blank_line_before",
-            "lint.command", "tracking.registered"} <= set(registry.names())
+    assert {
+        "frontmatter.present",
+        "frontmatter.required_keys",
+        "frontmatter.allowed_values",
+        "frontmatter.min_items",
+        "sections.present",
+        "sections.order",
+        "tables.blank_line_before",
+        "lint.command",
+        "tracking.registered",
+    } <= set(registry.names())
 
 
 def test_third_party_validator_compiles_and_checks_its_own_rule(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, make_plan: Callable[..., Path], good_output: str
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    make_plan: Callable[..., Path],
+    good_output: str,
 ) -> None:
     registry = build_registry(_points(tmp_path, monkeypatch))
     assert registry.names()[0] == "document.not_fenced"  # built-ins load first
-    plan = compile_plan(read_plan(make_plan(rules=("At most 5 words",), checklist=())), registry=registry)
+    plan = compile_plan(
+        read_plan(make_plan(rules=("At most 5 words",), checklist=())), registry=registry
+    )
     assert plan.explain()[0].checks == ("body.max_words",)
     report = plan.validate_text(good_output, path=tmp_path / "q.md")
     assert report.failed_names() == {"body.max_words"}
@@ -86,7 +101,7 @@ def test_third_party_validator_compiles_and_checks_its_own_rule(
 
 def test_broken_plugin_is_a_config_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     points = _points(tmp_path, monkeypatch, "raise ImportError('missing dependency frobnicate')\n")
-    with pytest.raises(ConfigError, match="validator plugin 'words'.*frobnicate"):
+    with pytest.raises(ConfigError, match=r"validator plugin 'words'.*frobnicate"):
         build_registry(points)
 
 

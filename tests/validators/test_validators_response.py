@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from orchestrator.validators import extract_document
 
 DOC = "---\nterm: Quorum\n---\n\n## Definition\n\nText.\n"
@@ -83,11 +82,17 @@ def test_empty_reply() -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.sampled_from(["---", "```", "```markdown", "## H", "key: v", "text", "", "Let me know"]),
-                max_size=12))
+@given(
+    st.lists(
+        st.sampled_from(["---", "```", "```markdown", "## H", "key: v", "text", "", "Let me know"]),
+        max_size=12,
+    )
+)
 def test_never_invents_content(lines: list[str]) -> None:
     raw = "\n".join(lines)
     content = extract_document(raw).content
     kept = [line for line in content.split("\n") if line]
     source = iter(raw.split("\n"))
-    assert all(any(line == candidate for candidate in source) for line in kept)  # an ordered subsequence
+    assert all(
+        any(line == candidate for candidate in source) for line in kept
+    )  # an ordered subsequence

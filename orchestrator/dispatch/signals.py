@@ -1,0 +1,50 @@
+"""Ctrl-C as a graceful stop: the first press sets the dispatcher's ``stop`` event.
+
+Without this, Ctrl-C raises ``KeyboardInterrupt`` wherever the loop happens to
+be, cancelling calls that are already paid for. With it, the first SIGINT (or
+a SIGTERM) asks :func:`orchestrator.dispatch.dispatch` to start nothing new
+and let in-flight calls finish within ``grace_s``; a second Ctrl-C restores
+the default behaviour, so an impatient user can still abort at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import Callable, Iterator
+
+
+@contextlib.contextmanager
+def stop_on_signals(
+    stop: asyncio.Event, on_first: Callable[[], None] | None = None
+) -> Iterator[None]:
+    """While inside, SIGINT/SIGTERM set ``stop`` (call from the running loop's thread).
+
+    ``on_first`` runs on the first signal (e.g. print "finishing in-flight
+    calls; Ctrl-C again to abort"). Where the loop cannot handle signals
+    (Windows, a non-main thread), this does nothing and Ctrl-C works as usual.
+    """
+    loop = asyncio.get_running_loop()
+    installed: list[signal.Signals] = []
+
+    def handle(sig: signal.Signals) -> None:
+        if not stop.is_set():
+            stop.set()
+            if on_first is not None:
+                on_first()
+        if sig == signal.SIGINT:  # the next Ctrl-C aborts as usual
+            loop.remove_signal_handler(sig)
+            installed.remove(sig)
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, handle, sig)
+        except (NotImplementedError, RuntimeError, ValueError):
+            continue
+        installed.append(sig)
+    try:
+        yield
+    finally:
+        for sig in installed:
+            loop.remove_signal_handler(sig)

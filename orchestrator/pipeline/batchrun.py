@@ -1,0 +1,195 @@
+"""PROCESS on its own, and ``all``/``run``: every stage in order, with the money guarded.
+
+Before any call: the estimate, then ``Proceed with processing? [y/N]`` (or
+``--yes``; without a terminal and without ``--yes`` nothing is dispatched and
+the exit code is 2). During: progress. After: the BATCH COMPLETE summary, or
+one JSON object with ``--json``. Exit 0 when every dispatched row completed,
+1 otherwise (a fatal provider error included), 130 after Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from orchestrator.dispatch.jobs import DispatchSettings
+from orchestrator.errors import EXIT_FAILED, EXIT_OK, ConfirmationRequired
+from orchestrator.models import Usage
+from orchestrator.pipeline.context import StageResult
+from orchestrator.pipeline.estimate import Estimate
+from orchestrator.pipeline.parse import Judge, RowRecorder, parse
+from orchestrator.pipeline.process import ProcessResult, process, select_work
+from orchestrator.pipeline.progress import Progress
+from orchestrator.pipeline.report import render
+from orchestrator.pipeline.results import row_results
+from orchestrator.pipeline.runner import make_estimate
+from orchestrator.pipeline.session import Session
+from orchestrator.pipeline.stages import acquire, prepare
+from orchestrator.pipeline.summary import RunSummary, command_complete, estimate_text
+from orchestrator.pipeline.usage import UsageBook
+from orchestrator.providers.registry import create_provider
+from orchestrator.recorder import Recorder
+from orchestrator.validators import compile_plan
+
+EXIT_INTERRUPTED = 130
+
+
+@dataclass
+class RunState:
+    """What the stages of one command produced, for the summary."""
+
+    stages: list[StageResult] = field(default_factory=list)
+    processed: ProcessResult | None = None
+    estimate: Estimate | None = None
+    declined: bool = False
+
+
+@contextmanager
+def _ctrl_c(stop: asyncio.Event) -> Iterator[None]:
+    """First Ctrl-C: stop dispatching gracefully. A second one interrupts at once."""
+    loop = asyncio.get_running_loop()
+
+    def first() -> None:
+        stop.set()
+        loop.remove_signal_handler(signal.SIGINT)
+
+    try:
+        loop.add_signal_handler(signal.SIGINT, first)
+    except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or no signals
+        yield
+        return
+    try:
+        yield
+    finally:
+        loop.remove_signal_handler(signal.SIGINT)
+
+
+def _confirm(sess: Session) -> bool:
+    if sess.opts.yes:
+        return True
+    if not sess.term.interactive:
+        raise ConfirmationRequired(
+            "processing spends money and was not confirmed: nothing was dispatched",
+            hint="review the estimate above, then pass --yes to process without asking",
+        )
+    return sess.term.ask("Proceed with processing?")
+
+
+async def _process(sess: Session, rec: RowRecorder, book: UsageBook, state: RunState, *,
+                   record: bool) -> None:
+    ctx = sess.ctx
+    judge = Judge(compile_plan(ctx.plan, trust_plan=sess.opts.trust_plan), ctx.plan.base_dir)
+    work = select_work(ctx, judge)
+    if not work.dispatch:
+        sess.say(f"PROCESS: nothing to dispatch ({len(work.reuse)} response(s) already received, "
+                 f"{len(work.not_pending)} row(s) not pending)")
+        for item, why in work.blocked:
+            sess.say(f"  {item}: {why}")
+        state.stages.append(StageResult("process", skipped=work.reuse, blocked=work.blocked))
+        return
+    settings = ctx.batch.settings
+    provider = create_provider(settings.provider)
+    try:
+        state.estimate = await make_estimate(sess, work.dispatch, provider, len(work.reuse))
+        sess.say(estimate_text(state.estimate))
+        if not _confirm(sess):
+            state.declined = True
+            sess.say("Cancelled: nothing was dispatched.")
+            return
+        models = ", ".join(sorted({w.model.id for w in work.dispatch}))
+        dispatch_settings = DispatchSettings(workers=settings.workers,
+                                             repair_attempts=settings.repair_attempts,
+                                             max_cost=sess.opts.max_cost)
+        stop = asyncio.Event()
+        sess.say()
+        with _ctrl_c(stop), Progress(ctx.batch.id, workers=settings.workers, models=models,
+                                     total=len(work.dispatch), estimated_tokens=state.estimate.tokens,
+                                     stream=sess.text_stream,
+                                     live=sess.term.live and not sess.opts.as_json) as progress:
+            state.processed = await process(ctx, work, provider, dispatch_settings, judge, rec, book,
+                                            progress, record=record, stop=stop)
+    finally:
+        await provider.aclose()
+    report = state.processed.report
+    state.stages.append(StageResult("process", done=[o.key for o in report.outcomes],
+                                    skipped=work.reuse, blocked=work.blocked,
+                                    failed=[(o.key, o.error or "; ".join(o.failures))
+                                            for o in report.outcomes if not o.ok]))
+
+
+def run_process(sess: Session, *, everything: bool) -> int:
+    """``process`` (``everything=False``) or ``all``/``run`` (every stage)."""
+    ctx, state = sess.ctx, RunState()
+    book = sess.book()
+    with Recorder(ctx.batch.plan_path, wait=sess.opts.wait) as rec:
+        if everything:
+            for stage in (acquire, prepare):
+                state.stages.append(stage(ctx))
+                sess.stage_lines(state.stages[-1])
+        asyncio.run(_process(sess, rec, book, state, record=everything))
+        interrupted = _stopped(state) == "interrupted"
+        if everything and not interrupted and not state.declined:
+            judge = Judge(compile_plan(ctx.plan, trust_plan=sess.opts.trust_plan), ctx.plan.base_dir)
+            state.stages.append(parse(ctx, judge, rec, book))
+            sess.stage_lines(state.stages[-1])
+    if state.declined:
+        return EXIT_FAILED
+    ctx = sess.reload()
+    if everything and not interrupted:
+        state.stages.append(render(ctx, row_results(ctx, book)))
+        sess.stage_lines(state.stages[-1])
+    return _summarise(sess, state, book, everything=everything)
+
+
+def _stopped(state: RunState) -> str | None:
+    return state.processed.report.stopped if state.processed else None
+
+
+def _summarise(sess: Session, state: RunState, book: UsageBook, *, everything: bool) -> int:
+    ctx = sess.ctx
+    report = state.processed.report if state.processed else None
+    rows = row_results(ctx, book, report)
+    all_usage, all_cost, _ = book.totals()
+    summary = RunSummary(
+        batch_id=ctx.batch.id, phase=ctx.batch.phase, stage=sess.command, data_dir=ctx.batch.dir,
+        report_path=ctx.batch.report_path if ctx.batch.report_path.exists() else None,
+        rows=rows, all_runs_usage=all_usage, all_runs_cost=all_cost, estimate=state.estimate,
+        rerun_command=sess.rerun_command("all" if everything else "process"),
+    )
+    if report is not None:
+        summary.dispatched = len(report.outcomes) + len(report.unfinished)
+        summary.attempts = sum(o.calls for o in report.outcomes)
+        summary.repairs = sum(o.repairs for o in report.outcomes)
+        summary.usage, summary.cost_usd = report.usage, report.cost_usd
+        summary.stopped = report.stopped
+        summary.stop_message = report.fatal.render() if report.fatal else None
+        summary.completed_now = len(state.processed.parsed_ok) if state.processed else 0
+    parsed = [s for s in state.stages if s.stage == "parse"]
+    if parsed:
+        summary.completed_now = len({*(state.processed.parsed_ok if state.processed else []),
+                                     *(i for i in parsed[0].done if i not in dict(parsed[0].failed))})
+    bad = [r for r in rows if r.kind in ("failed", "parse_error")]
+    blocked = any(s.blocked for s in state.stages)
+    code = EXIT_OK
+    if summary.stopped == "interrupted":
+        code = EXIT_INTERRUPTED
+    elif summary.stopped or bad or blocked:
+        code = EXIT_FAILED
+    if sess.opts.as_json:
+        sess.emit_json({**summary.as_dict(), "stages": [s.as_dict() for s in state.stages]})
+        return code
+    sess.say()
+    sess.say(summary.text())
+    sess.say()
+    ok = summary.count("complete")
+    sess.say(command_complete(f"orchestrate {sess.command}", sess.command, ctx.batch.id, len(rows),
+                              ok, summary.cost_usd, summary.report_path or ctx.batch.dir,
+                              failed=code != EXIT_OK))
+    return code
+
+
+def zero_usage() -> Usage:
+    return Usage()

@@ -1,0 +1,135 @@
+"""What one command invocation works with: its options, its terminal, its batch.
+
+The CLI fills :class:`Options` and :class:`Terminal`; everything after that
+(opening the batch, checking the plan, printing in text or JSON) happens here
+and in :mod:`orchestrator.pipeline.runner`, so the click layer stays thin.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, TextIO
+
+from orchestrator.dispatch.ledger import Ledger
+from orchestrator.errors import PlanProblems
+from orchestrator.models import load_model_table
+from orchestrator.pipeline.batch import find_batch, open_batch
+from orchestrator.pipeline.context import Context, StageResult
+from orchestrator.pipeline.summary import shown
+from orchestrator.pipeline.usage import UsageBook
+from orchestrator.plan.check import check_plan
+from orchestrator.plan.model import Plan
+from orchestrator.plan.parser import read_plan
+
+
+@dataclass
+class Options:
+    """Every option a pipeline command may take (``None``: not given)."""
+
+    plan: Path | None = None
+    phase: int | None = None
+    batch_id: str | None = None
+    data_dir: Path | None = None
+    limit: int | None = None
+    workers: int | None = None
+    model: str | None = None
+    provider: str | None = None
+    repair_attempts: int | None = None
+    max_cost: float | None = None
+    yes: bool = False
+    as_json: bool = False
+    trust_plan: bool = False
+    wait: bool = False
+
+
+@dataclass
+class Terminal:
+    """Where text goes, and whether a person is there to answer."""
+
+    out: TextIO
+    err: TextIO
+    interactive: bool  # stdin is a terminal: questions may be asked
+    live: bool  # stdout is a terminal: progress is redrawn in place
+    ask: Callable[[str], bool]
+
+
+def checked_plan(path: Path) -> Plan:
+    """Read a plan and refuse it (exit 2, every problem listed) if ``check`` would."""
+    plan = read_plan(path)
+    problems = check_plan(plan, load_model_table(plan.base_dir))
+    if problems:
+        raise PlanProblems(problems, path)
+    return plan
+
+
+class Session:
+    """One command: its options, terminal and context, and how it prints."""
+
+    def __init__(self, command: str, opts: Options, term: Terminal) -> None:
+        self.command, self.opts, self.term = command, opts, term
+        self.ctx = self.open()
+
+    def open(self) -> Context:
+        """The batch (found or new), today's plan, and the sticky settings merged in."""
+        opts = self.opts
+        batch = open_batch(opts.plan, opts.phase, opts.batch_id, opts.data_dir)
+        plan = checked_plan(batch.plan_path)
+        models = load_model_table(plan.base_dir)
+        settings = batch.settings.merged(
+            provider=opts.provider,
+            model=opts.model,
+            workers=opts.workers,
+            repair_attempts=opts.repair_attempts,
+        )
+        if settings.model:
+            models.resolve(settings.model)
+        batch = replace(batch, settings=settings)
+        if batch.batch_file.exists():
+            batch.save()
+        return Context(batch, plan, models, limit=opts.limit, model_override=settings.model)
+
+    def reload(self) -> Context:
+        """The same batch with the plan read again (after the recorder wrote it)."""
+        ctx = self.ctx
+        self.ctx = Context(ctx.batch, read_plan(ctx.batch.plan_path), ctx.models, ctx.limit,
+                           ctx.model_override)
+        return self.ctx
+
+    def book(self) -> UsageBook:
+        return UsageBook.from_ledger(Ledger(self.ctx.batch.ledger_path))
+
+    # --- printing -----------------------------------------------------------------
+
+    @property
+    def text_stream(self) -> TextIO:
+        """Human-readable text: stdout, or stderr when stdout carries ``--json``."""
+        return self.term.err if self.opts.as_json else self.term.out
+
+    def say(self, text: str = "") -> None:
+        print(text, file=self.text_stream, flush=True)
+
+    def emit_json(self, data: dict[str, Any]) -> None:
+        print(json.dumps(data, indent=2, default=str), file=self.term.out, flush=True)
+
+    def stage_lines(self, result: StageResult) -> None:
+        verb = {"acquire": "written", "prepare": "written", "parse": "parsed", "render": "written"}
+        head = (f"{result.stage.upper()}: {len(result.done)} {verb.get(result.stage, 'done')}, "
+                f"{len(result.skipped)} current (skipped)")
+        if result.blocked:
+            head += f", {len(result.blocked)} blocked"
+        if result.failed:
+            head += f", {len(result.failed)} failed"
+        self.say(head)
+        for item, why in [*result.blocked, *result.failed]:
+            self.say(f"  {item}: {why}")
+        for note in result.notes:
+            self.say(f"  {note}")
+
+    def rerun_command(self, stage: str) -> str:
+        batch = self.ctx.batch
+        found = find_batch(batch.id)
+        where = "" if found is not None and found.parent == batch.dir else f" --data-dir {shown(batch.dir.parent)}"
+        return f"orchestrate {stage} --batch-id {batch.id}{where}"
