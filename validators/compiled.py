@@ -81,9 +81,7 @@ class CompiledPlan:
         on the file as written.
         """
         doc = parse_document(content)
-        ctx = CheckContext(
-            path, self.expectations, final, self.trust_plan, self.plan.base_dir, self.lint_timeout
-        )
+        ctx = CheckContext(path, self.expectations, final, self.trust_plan, self.plan.base_dir, self.lint_timeout)
         report = FileReport(path)
         for validator in self.registry.validators:
             if validator.applies(self.expectations):
@@ -92,7 +90,7 @@ class CompiledPlan:
 
     def validate_file(self, path: Path) -> FileReport:
         """Every check on the file on disk; a missing or unreadable file is a failing report."""
-        problem = _read_problem(path)
+        problem = _read_output(path)
         if isinstance(problem, CheckResult):
             return FileReport(path, [problem])
         return self.validate_text(problem, path=path, final=True)
@@ -102,7 +100,7 @@ class CompiledPlan:
         return self.validate_text(self.reference.doc.source, path=self.reference.path)
 
 
-def _read_problem(path: Path) -> str | CheckResult:
+def _read_output(path: Path) -> str | CheckResult:
     """The file's text, or the failing ``file.exists`` / ``file.readable`` result."""
     try:
         data = path.read_bytes()

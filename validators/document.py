@@ -93,9 +93,7 @@ def _headings(tokens: list[Token], offset: int) -> list[Heading]:
     found: list[Heading] = []
     for i, tok in enumerate(tokens):
         if tok.type == "heading_open" and tok.map:
-            found.append(
-                Heading(int(tok.tag[1]), tokens[i + 1].content.strip(), tok.map[0] + offset + 1)
-            )
+            found.append(Heading(int(tok.tag[1]), tokens[i + 1].content.strip(), tok.map[0] + offset + 1))
     return found
 
 

@@ -54,6 +54,7 @@ class FrontMatterRequired(Expectation):
 @dataclass(frozen=True)
 class RequiredKeys(Expectation):
     keys: tuple[str, ...] = ()
+    may_be_empty: tuple[str, ...] = ()  # keys the reference itself leaves empty
 
     def describe(self) -> str:
         return f"front matter keys: {', '.join(self.keys)}"

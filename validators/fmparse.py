@@ -87,8 +87,7 @@ def read_front_matter(lines: list[str]) -> FrontMatter:
     if close is None:
         return FrontMatter(
             FMStatus.UNCLOSED,
-            "front matter opened with '---' on line 1 is never closed: "
-            "add a '---' line after the last key",
+            "front matter opened with '---' on line 1 is never closed: add a '---' line after the last key",
             1,
             body_start=1,
         )
@@ -104,20 +103,15 @@ def _no_opening(lines: list[str]) -> FrontMatter:
     """No ``---`` on line 1: say what is there instead, and where a block may start."""
     first = next((i for i, text in enumerate(lines) if text.strip()), None)
     if first is None:
-        return FrontMatter(
-            FMStatus.MISSING, "the file is empty: expected front matter starting with '---'", 1
-        )
-    if _is_delimiter(lines[first], opening=True) and any(
-        _is_delimiter(t) for t in lines[first + 1 :]
-    ):
-        found = (
-            "blank lines" if all(not t.strip() for t in lines[:first]) else f"'{_clip(lines[0])}'"
-        )
+        return FrontMatter(FMStatus.MISSING, "the file is empty: expected front matter starting with '---'", 1)
+    late = _late_opening(lines)
+    if late is not None:
+        before = [t for t in lines[:late] if t.strip()]
+        found = f"'{_clip(before[0])}'" if before else "blank lines"
         return FrontMatter(
             FMStatus.NOT_AT_START,
-            f"front matter must begin on line 1, but its '---' is on line {first + 1} "
-            f"after {found}; "
-            "remove everything above it",
+            f"front matter must begin on line 1, but its '---' is on line {late + 1} "
+            f"after {found}; remove everything above it",
             1,
         )
     if _KEY_LINE_RE.match(lines[first]):
@@ -134,6 +128,16 @@ def _no_opening(lines: list[str]) -> FrontMatter:
     )
 
 
+def _late_opening(lines: list[str]) -> int | None:
+    """A ``---`` line below line 1 opening a closed block, with no heading above it."""
+    for index, text in enumerate(lines):
+        if _HEADING_RE.match(text):
+            return None
+        if _is_delimiter(text, opening=True):
+            return index if any(_is_delimiter(t) for t in lines[index + 1 :]) else None
+    return None
+
+
 def _parse_block(lines: list[str], close: int) -> FrontMatter:
     block = "\n".join(lines[1:close]) + "\n"
     try:
@@ -148,11 +152,7 @@ def _parse_block(lines: list[str], close: int) -> FrontMatter:
             body_start=close + 1,
         )
     if not isinstance(node, yaml.MappingNode):
-        shape = (
-            "a list"
-            if isinstance(node, yaml.SequenceNode)
-            else f"a single value '{_clip(str(node.value))}'"
-        )
+        shape = "a list" if isinstance(node, yaml.SequenceNode) else f"a single value '{_clip(str(node.value))}'"
         return FrontMatter(
             FMStatus.NOT_MAPPING,
             f"front matter must be a mapping of 'key: value' lines, but it is {shape}",

@@ -78,34 +78,35 @@ class FrontMatterRequiredKeys(BaseValidator):
         front = doc.front_matter
         if not front.ok:
             return [skipped(self.name, _UNUSABLE)]
+        rules = ctx.expectations.of(RequiredKeys)
         required: list[str] = []
-        for expectation in ctx.expectations.of(RequiredKeys):
+        for expectation in rules:
             required.extend(k for k in expectation.keys if k not in required)
-        results = [r for key in required if (r := self._one(key, front.entries, required, doc))]
+        # a key may stay empty only if every rule requiring it allows that (the reference did)
+        empty_ok = {k for k in required if all(k in r.may_be_empty for r in rules if k in r.keys)}
+        results = [r for key in required if (r := self._one(key, front.entries, required, doc, key in empty_ok))]
         return results or [passed(self.name, f"front matter has {', '.join(required)}")]
 
     def _one(
-        self, key: str, entries: dict[str, FMEntry], required: list[str], doc: Document
+        self,
+        key: str,
+        entries: dict[str, FMEntry],
+        required: list[str],
+        doc: Document,
+        empty_ok: bool,
     ) -> CheckResult | None:
         entry = entries.get(key)
         closing = doc.body_start - 1
         if entry is None:
             other = next((e for k, e in entries.items() if k.casefold() == key.casefold()), None)
-            found = (
-                f"; found '{other.key}' on line {other.line}, but keys are case-sensitive"
-                if other
-                else ""
-            )
+            found = f"; found '{other.key}' on line {other.line}, but keys are case-sensitive" if other else ""
             return failed(
                 self.name,
-                f"front matter is missing the required key '{key}' "
-                f"(required: {', '.join(required)}){found}",
+                f"front matter is missing the required key '{key}' (required: {', '.join(required)}){found}",
                 other.line if other else closing,
             )
-        if entry.value in ("", [], {}):
-            return failed(
-                self.name, f"front matter key '{key}' on line {entry.line} has no value", entry.line
-            )
+        if entry.value in ("", [], {}) and not empty_ok:
+            return failed(self.name, f"front matter key '{key}' on line {entry.line} has no value", entry.line)
         return None
 
 
@@ -159,19 +160,9 @@ class FrontMatterAllowedValues(BaseValidator):
         if entry is None:
             return [passed(self.name, f"'{rule.key}' is absent: nothing to compare")]
         if isinstance(entry.value, dict):
-            return [
-                failed(
-                    self.name, f"{rule.key}: must be one of {allowed}, found a mapping", entry.line
-                )
-            ]
-        values = (
-            [(i.value, i.line) for i in entry.items] if entry.items else [(entry.value, entry.line)]
-        )
-        results = [
-            failed(self.name, _not_allowed(rule, str(v)), line)
-            for v, line in values
-            if v not in rule.values
-        ]
+            return [failed(self.name, f"{rule.key}: must be one of {allowed}, found a mapping", entry.line)]
+        values = [(i.value, i.line) for i in entry.items] if entry.items else [(entry.value, entry.line)]
+        results = [failed(self.name, _not_allowed(rule, str(v)), line) for v, line in values if v not in rule.values]
         return results or [passed(self.name, f"{rule.key}: {entry.value} is allowed", entry.line)]
 
 
@@ -217,10 +208,7 @@ class FrontMatterMinItems(BaseValidator):
         if len(present) < count:
             return failed(
                 self.name,
-                f"'{key}' lists {len(present)} item(s), at least {count} required: "
-                f"{_shape(entry.value)}",
+                f"'{key}' lists {len(present)} item(s), at least {count} required: {_shape(entry.value)}",
                 entry.line,
             )
-        return passed(
-            self.name, f"'{key}' lists {len(present)} item(s) (at least {count})", entry.line
-        )
+        return passed(self.name, f"'{key}' lists {len(present)} item(s) (at least {count})", entry.line)

@@ -59,19 +59,14 @@ class LintCommandCheck(BaseValidator):
         if missing:
             return failed(
                 self.name,
-                f"linter executable '{argv[0]}' {missing} "
-                f"({rule.source.describe()}: {rule.command})",
+                f"linter executable '{argv[0]}' {missing} ({rule.source.describe()}: {rule.command})",
             )
         try:
             done = _run_bounded(argv, ctx.base_dir, ctx.lint_timeout)
         except subprocess.TimeoutExpired:
-            return failed(
-                self.name, f"linter `{rule.command}` did not finish within {ctx.lint_timeout:g} s"
-            )
+            return failed(self.name, f"linter `{rule.command}` did not finish within {ctx.lint_timeout:g} s")
         except OSError as exc:
-            return failed(
-                self.name, f"linter '{argv[0]}' could not be started: {exc.strerror or exc}"
-            )
+            return failed(self.name, f"linter '{argv[0]}' could not be started: {exc.strerror or exc}")
         output = (done.stdout + done.stderr).replace(str(target), str(ctx.path)).strip()
         if done.returncode == 0:
             return passed(self.name, f"`{rule.command}` exited 0")
@@ -127,9 +122,7 @@ def _missing_executable(program: str, base_dir: Path) -> str | None:
 def _staged(content: str, path: Path) -> Iterator[Path]:
     """A temporary copy of ``content`` beside ``path`` (or in a temporary folder if it has none)."""
     if path.parent.is_dir():
-        handle, name = tempfile.mkstemp(
-            prefix=f".{path.stem}.", suffix=path.suffix or ".md", dir=path.parent
-        )
+        handle, name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix or ".md", dir=path.parent)
         staged = Path(name)
         try:
             with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:

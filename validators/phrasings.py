@@ -104,9 +104,7 @@ class FrontMatterKeys:
         return Compiled((RequiredKeys(_source(scope), tuple(keys)), *found))
 
 
-def _read_key_item(
-    item: str, scope: RuleScope, keys: list[str], found: list[Expectation]
-) -> str | None:
+def _read_key_item(item: str, scope: RuleScope, keys: list[str], found: list[Expectation]) -> str | None:
     """Add one list item's key (and its count or values); return a reason if it is not a key."""
     source = _source(scope)
     if m := _ITEM_KEY_RE.match(item):
@@ -127,10 +125,7 @@ def _read_key_item(
         keys.append(key)
         found.append(AllowedValues(source, key, values))
     else:
-        return (
-            f"'{item}' is not a front matter key name "
-            "(write keys as single words, e.g. term, category, tags)"
-        )
+        return f"'{item}' is not a front matter key name (write keys as single words, e.g. term, category, tags)"
     return None
 
 
@@ -190,9 +185,7 @@ class AllowedValuesPhrasing:
         key = _key(match.group("key") or match.group("key2"), scope)
         rest = match.group("rest").strip()
         listed = _LISTED_IN_RE.match(rest)
-        values = (
-            _referenced_values(listed, scope, key) if listed else _closed_values(rest, scope, key)
-        )
+        values = _referenced_values(listed, scope, key) if listed else _closed_values(rest, scope, key)
         if isinstance(values, str):
             return NotCheckable(values)
         return Compiled((AllowedValues(_source(scope), key, values),))
@@ -201,9 +194,7 @@ class AllowedValuesPhrasing:
 def _closed_values(text: str, scope: RuleScope, key: str) -> tuple[str, ...] | str:
     """The values of a closed list, or why the list is not closed."""
     if _OPEN_LIST_RE.search(text):
-        return (
-            f"the list of values for '{key}' is open-ended ('{text}'), so no value can be rejected"
-        )
+        return f"the list of values for '{key}' is open-ended ('{text}'), so no value can be rejected"
     example = scope.reference.doc.front_matter.entries.get(key)
     known = [example.value] if example and isinstance(example.value, str) else []
     values = tuple(split_list(text, known))
@@ -215,16 +206,9 @@ def _referenced_values(listed: re.Match[str], scope: RuleScope, key: str) -> tup
     if "rules" not in listed.group("where").lower():
         where = listed.group("where")
         return f"points to values in the {where}, which shows one example, not the allowed set"
-    earlier = [
-        e
-        for e in scope.so_far.of(AllowedValues)
-        if e.key == key and e.source.section == CONTENT_RULES
-    ]
+    earlier = [e for e in scope.so_far.of(AllowedValues) if e.key == key and e.source.section == CONTENT_RULES]
     if not earlier:
-        return (
-            "refers to values listed in Content Rules, but no Content Rules line "
-            f"lists allowed values for '{key}'"
-        )
+        return f"refers to values listed in Content Rules, but no Content Rules line lists allowed values for '{key}'"
     values = earlier[0].values
     said = number(listed.group("n")) if listed.group("n") else None
     if said is not None and said != len(values):
@@ -264,8 +248,7 @@ class MinItemsPhrasing:
         key = resolve_key(word, scope.known_keys())
         if key is None:
             return NotCheckable(
-                f"'{word}' is not a front matter key of the format reference; "
-                "only front matter lists can be counted"
+                f"'{word}' is not a front matter key of the format reference; only front matter lists can be counted"
             )
         return Compiled((MinItems(_source(scope), key, number(match.group("n")) or 0),))
 
@@ -311,10 +294,7 @@ class SectionsPhrasing:
 
     def _sections(self, listed: str, ordered: bool, scope: RuleScope) -> PhrasingResult:
         known = scope.reference.headings
-        names = [
-            scope.reference.heading_spelling(n.lstrip("#").strip())
-            for n in split_list(listed, known)
-        ]
+        names = [scope.reference.heading_spelling(n.lstrip("#").strip()) for n in split_list(listed, known)]
         known_keys = {heading_key(h) for h in known}
         if len(names) < 2 and not any(heading_key(n) in known_keys for n in names):
             return NotCheckable(f"'{listed}' does not name sections of the format reference")
@@ -347,9 +327,7 @@ class TableSpacingPhrasing:
         before = around or bool(_BEFORE_RE.search(text))
         after = around or bool(_AFTER_RE.search(text))
         if not (before or after):
-            return NotCheckable(
-                "does not say whether the blank line goes before or after the table"
-            )
+            return NotCheckable("does not say whether the blank line goes before or after the table")
         found: list[Expectation] = []
         if before:
             found.append(TableBlankBefore(_source(scope)))
@@ -403,9 +381,7 @@ def _lint_command(command: str, scope: RuleScope) -> PhrasingResult:
     placeholder = next((p for p in FILE_PLACEHOLDERS if p in command.lower()), None)
     others = [p for p in _PLACEHOLDER_RE.findall(command) if p.lower() not in FILE_PLACEHOLDERS]
     if others:
-        return NotCheckable(
-            f"the command contains the placeholder {others[0]}, which was never filled in"
-        )
+        return NotCheckable(f"the command contains the placeholder {others[0]}, which was never filled in")
     if placeholder is None:
         return NotCheckable(
             "the command has no <filepath> placeholder, so where the file goes is unclear; "

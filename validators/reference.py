@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from orchestrator.validators.document import Document, is_separated, parse_document
+from orchestrator.validators.document import Document, heading_key, is_separated, parse_document
 from orchestrator.validators.expectations import (
     REFERENCE,
     Expectation,
@@ -46,8 +46,6 @@ class ReferenceFacts:
 
     def heading_spelling(self, name: str) -> str:
         """The reference's own spelling of a heading named ``name``, else ``name``."""
-        from orchestrator.validators.document import heading_key
-
         return next((h for h in self.headings if heading_key(h) == heading_key(name)), name)
 
 
@@ -72,13 +70,9 @@ def read_reference(plan: Plan) -> ReferenceFacts:
     except IsADirectoryError:
         raise _reference_error(plan, f"format reference is a folder, not a file: {path}") from None
     except OSError as exc:
-        raise _reference_error(
-            plan, f"cannot read format reference {path}: {exc.strerror}"
-        ) from None
+        raise _reference_error(plan, f"cannot read format reference {path}: {exc.strerror}") from None
     except UnicodeDecodeError:
-        raise _reference_error(
-            plan, f"format reference is not valid UTF-8: {path}", "save the file as UTF-8"
-        ) from None
+        raise _reference_error(plan, f"format reference is not valid UTF-8: {path}", "save the file as UTF-8") from None
     facts = ReferenceFacts(path, parse_document(text))
     _require_usable_front_matter(facts)
     return facts
@@ -109,19 +103,17 @@ def derive(facts: ReferenceFacts) -> list[Expectation]:
     entries = doc.front_matter.entries
     if doc.front_matter.ok and entries:
         keys = tuple(entries)
+        empty = tuple(key for key, entry in entries.items() if entry.value in ("", [], {}))
         found.append(FrontMatterRequired(Source(REFERENCE, 1, "front matter block")))
-        found.append(
-            RequiredKeys(Source(REFERENCE, 1, f"front matter keys: {', '.join(keys)}"), keys)
-        )
-        kinds = tuple((key, entry.kind) for key, entry in entries.items())
+        source = Source(REFERENCE, 1, f"front matter keys: {', '.join(keys)}")
+        found.append(RequiredKeys(source, keys, may_be_empty=empty))
+        kinds = tuple((key, entry.kind) for key, entry in entries.items() if key not in empty)
         found.append(KeyKinds(Source(REFERENCE, 1, "value shapes of the front matter"), kinds))
     headings = doc.sections()
     if headings:
         names = tuple(h.text for h in headings)
         text = f"## headings in order: {', '.join(names)}"
-        found.append(
-            RequiredSections(Source(REFERENCE, headings[0].line, text), names, ordered=True)
-        )
+        found.append(RequiredSections(Source(REFERENCE, headings[0].line, text), names, ordered=True))
     if all(is_separated(t.line_before) for t in doc.tables):
         first = doc.tables[0].first_line if doc.tables else None
         found.append(TableBlankBefore(Source(REFERENCE, first, "its tables follow a blank line")))

@@ -21,7 +21,7 @@ from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from orchestrator.validators.expectations import Expectation, Expectations
+from orchestrator.validators.expectations import Expectation, Expectations, RequiredKeys
 
 from orchestrator.errors import ConfigError
 
@@ -52,8 +52,11 @@ class CheckContext:
 class Validator(Protocol):
     """One named check. ``consumes`` ties it to the expectations it checks."""
 
-    name: str
-    consumes: tuple[type[Expectation], ...]
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def consumes(self) -> tuple[type[Expectation], ...]: ...
 
     def applies(self, expectations: Expectations) -> bool: ...
 
@@ -92,8 +95,7 @@ class RuleScope:
     plan: Plan
 
     def known_keys(self) -> list[str]:
-        from orchestrator.validators.expectations import RequiredKeys
-
+        """Front matter keys of the reference, then keys earlier rules required."""
         keys = list(self.reference.keys)
         for found in self.so_far.of(RequiredKeys):
             keys.extend(k for k in found.keys if k not in keys)
@@ -121,7 +123,8 @@ PhrasingResult = Compiled | NotCheckable | None
 class Phrasing(Protocol):
     """Turns one rule line into expectations; ``None`` means "not my phrasing"."""
 
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def compile(self, text: str, scope: RuleScope) -> PhrasingResult: ...
 
@@ -189,10 +192,7 @@ def build_registry(points: Iterable[EntryPoint]) -> Registry:
                 hint="reinstall or uninstall the package that provides it",
             ) from None
         if not callable(register):
-            raise ConfigError(
-                f"validator plugin '{point.name}' ({point.value}) "
-                "is not a register(registry) function"
-            )
+            raise ConfigError(f"validator plugin '{point.name}' ({point.value}) is not a register(registry) function")
         register(registry)
     if not registry.validators:
         raise ConfigError(

@@ -64,9 +64,7 @@ def _front_matter_start(lines: list[str]) -> int | None:
     for start, line in enumerate(lines):
         if line.rstrip() != "---":
             continue
-        end = next(
-            (i for i in range(start + 1, len(lines)) if lines[i].rstrip() in ("---", "...")), None
-        )
+        end = next((i for i in range(start + 1, len(lines)) if lines[i].rstrip() in ("---", "...")), None)
         if end is None:
             return None
         try:
@@ -111,9 +109,7 @@ def _unfence(lines: list[str], notes: list[str]) -> list[str]:
         return lines
     opener, match = found
     fence = match.group("fence")
-    close = next(
-        (j for j in range(len(lines) - 1, opener, -1) if _is_closer(lines[j], fence)), None
-    )
+    close = next((j for j in range(len(lines) - 1, opener, -1) if _is_closer(lines[j], fence)), None)
     before = lines[:opener]
     after = lines[close + 1 :] if close is not None else []
     if any(line.strip() for line in before):

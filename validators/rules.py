@@ -16,9 +16,7 @@ from orchestrator.validators.registry import Compiled, NotCheckable, Registry, R
 
 from orchestrator.plan.model import Plan, TextLine
 
-NO_PHRASING = (
-    "no known phrasing matches this line (see docs/validation.md for the phrasings understood)"
-)
+NO_PHRASING = "no known phrasing matches this line (see docs/validation.md for the phrasings understood)"
 
 
 @dataclass(frozen=True)
@@ -64,9 +62,7 @@ def compile_rules(
     for section, items in ((CONTENT_RULES, plan.content_rules), (CHECKLIST, plan.checklist)):
         compiled_here = Expectations()
         for item in items:
-            scope = RuleScope(
-                section, item.line, item.text, reference, _so_far(expectations, compiled_here), plan
-            )
+            scope = RuleScope(section, item.line, item.text, reference, _so_far(expectations, compiled_here), plan)
             report = _compile_line(section, item, scope, registry)
             compiled_here.add(*report.expectations)
             reports.append(report)
@@ -87,9 +83,7 @@ def _compile_line(section: str, item: TextLine, scope: RuleScope, registry: Regi
             names = _check_names(result.expectations, registry)
             if names:
                 return RuleReport(section, item, names, None, result.expectations, result.note)
-            refusal = refusal or NotCheckable(
-                f"understood by '{phrasing.name}', but no installed check consumes it"
-            )
+            refusal = refusal or NotCheckable(f"understood by '{phrasing.name}', but no installed check consumes it")
         elif isinstance(result, NotCheckable) and refusal is None:
             refusal = result
     reason = refusal.reason if refusal else NO_PHRASING

@@ -52,9 +52,7 @@ class SectionsPresent(BaseValidator):
                 f"write it as '{marks} {name}'",
                 elsewhere.line,
             )
-        return failed(
-            self.name, f"section '{marks} {name}' is missing (required sections: {all_names})"
-        )
+        return failed(self.name, f"section '{marks} {name}' is missing (required sections: {all_names})")
 
 
 class SectionsOrder(BaseValidator):
@@ -80,9 +78,7 @@ class SectionsOrder(BaseValidator):
         return results
 
     def _one(self, doc: Document, rule: RequiredSections) -> CheckResult:
-        found = [
-            (name, h) for name in rule.names if (h := _first(doc, name, rule.level)) is not None
-        ]
+        found = [(name, h) for name in rule.names if (h := _first(doc, name, rule.level)) is not None]
         actual = sorted(found, key=lambda pair: pair[1].line)
         expected = ", ".join(rule.names)
         if [n for n, _ in actual] == [n for n, _ in found]:

@@ -35,9 +35,7 @@ class TablesBlankLineBefore(BaseValidator):
             for t in doc.tables
             if not is_separated(t.line_before)
         ]
-        return results or [
-            passed(self.name, f"{len(doc.tables)} table(s), each after a blank line")
-        ]
+        return results or [passed(self.name, f"{len(doc.tables)} table(s), each after a blank line")]
 
 
 class TablesBlankLineAfter(BaseValidator):
@@ -56,6 +54,4 @@ class TablesBlankLineAfter(BaseValidator):
             for t in doc.tables
             if not is_separated(t.line_after)
         ]
-        return results or [
-            passed(self.name, f"{len(doc.tables)} table(s), each followed by a blank line")
-        ]
+        return results or [passed(self.name, f"{len(doc.tables)} table(s), each followed by a blank line")]

@@ -31,9 +31,7 @@ class TrackingRegistered(BaseValidator):
     def check(self, doc: Document, ctx: CheckContext) -> list[CheckResult]:
         unique = {rule.tracking_file: rule for rule in ctx.expectations.of(Registered)}
         if not ctx.final:
-            return [
-                skipped(self.name, "registration is checked once the file is written and recorded")
-            ]
+            return [skipped(self.name, "registration is checked once the file is written and recorded")]
         return [self._one(rule, ctx.path) for rule in unique.values()]
 
     def _one(self, rule: Registered, output: Path) -> CheckResult:
@@ -50,6 +48,4 @@ class TrackingRegistered(BaseValidator):
             return failed(self.name, f"cannot read the tracking file {tracking}: {exc}")
         if is_registered(text, output):
             return passed(self.name, f"'{output.name}' is registered in {tracking.name}")
-        return failed(
-            self.name, f"'{output.name}' is not registered in the tracking file {tracking}"
-        )
+        return failed(self.name, f"'{output.name}' is not registered in the tracking file {tracking}")

@@ -148,14 +148,18 @@ class _Run:
         if self.over_budget():
             self.halt(
                 "max_cost",
-                f"spent ${self.spent_before + self.cost:.4f} of "
-                f"max_cost ${self.settings.max_cost:.4f}",
+                f"spent ${self.spent_before + self.cost:.4f} of max_cost ${self.settings.max_cost:.4f}",
             )
 
     def on_fatal(self, job: Job, exc: ProviderError) -> None:
-        if self.fatal is None:
+        """Keep the first fatal error for the report; say so even if already stopping."""
+        first = self.fatal is None
+        if first:
             self.fatal, self.fatal_key = exc, job.key
-        self.halt("fatal", exc.render())
+        if self.stopped is None:
+            self.halt("fatal", exc.render())
+        elif first:
+            self.emit("fatal", job, message=exc.render())
 
     async def record(self, conv: _Conversation, outcome: Outcome, **fields: Any) -> None:
         """One ledger line for the attempt just made (in a thread: fsync must not block)."""
@@ -222,9 +226,7 @@ class _Run:
                 Turn("user", repair_message(verdict.failures)),
             )
             conv.repairs += 1
-            self.emit(
-                "repaired", conv.job, attempt=conv.repairs, message="; ".join(verdict.failures)
-            )
+            self.emit("repaired", conv.job, attempt=conv.repairs, message="; ".join(verdict.failures))
 
     # --- one call, with retries ------------------------------------------------------
 
@@ -276,9 +278,7 @@ class _Run:
             limits.observe(result.rate_limits)
             return result
 
-    async def before_retry(
-        self, conv: _Conversation, exc: ProviderError, tries: dict[str, int]
-    ) -> None:
+    async def before_retry(self, conv: _Conversation, exc: ProviderError, tries: dict[str, int]) -> None:
         """Re-raise what may not be retried; otherwise wait (sharing a 429's wait with everyone)."""
         if isinstance(exc, FatalProviderError):
             self.on_fatal(conv.job, exc)
@@ -351,9 +351,7 @@ class _Run:
         )
 
 
-def _outcome(
-    conv: _Conversation, verdict: Verdict | None, *, error: str | None = None
-) -> JobOutcome:
+def _outcome(conv: _Conversation, verdict: Verdict | None, *, error: str | None = None) -> JobOutcome:
     last = conv.last
     return JobOutcome(
         key=conv.job.key,
@@ -404,9 +402,7 @@ async def dispatch(
         asyncio.create_task(run.worker(), name=f"dispatch-worker-{i}")
         for i in range(min(max(1, settings.workers), len(jobs)))
     ]
-    watcher = (
-        asyncio.create_task(run.watch(stop, workers)) if stop is not None and workers else None
-    )
+    watcher = asyncio.create_task(run.watch(stop, workers)) if stop is not None and workers else None
     try:
         await _join(workers)
     finally:

@@ -37,9 +37,7 @@ class Job:
 
     def __post_init__(self) -> None:
         if self.history and self.history[-1].role != "user":
-            raise ValueError(
-                f"job {self.key}: history must end with a user turn (a repair message)"
-            )
+            raise ValueError(f"job {self.key}: history must end with a user turn (a repair message)")
 
     @property
     def repairs_used(self) -> int:
@@ -118,9 +116,7 @@ class DispatchSettings:
 class Hooks(Protocol):
     """What the pipeline plugs into the dispatcher (all synchronous)."""
 
-    def on_response(
-        self, job: Job, turns: tuple[Turn, ...], result: CallResult, attempt: int
-    ) -> None:
+    def on_response(self, job: Job, turns: tuple[Turn, ...], result: CallResult, attempt: int) -> None:
         """Called before :meth:`check`: checkpoint the raw response (so it is never paid twice)."""
 
     def check(self, job: Job, result: CallResult) -> Verdict:

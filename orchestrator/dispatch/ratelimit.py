@@ -101,13 +101,9 @@ class ModelLimits:
         """
         if state is None:
             return
-        if state.requests_limit and (
-            self.requests is None or state.requests_limit < self.requests.per_minute
-        ):
+        if state.requests_limit and (self.requests is None or state.requests_limit < self.requests.per_minute):
             self.requests = Bucket(state.requests_limit, WINDOW_S)
-        if state.input_tokens_limit and (
-            self.tokens is None or state.input_tokens_limit < self.tokens.per_minute
-        ):
+        if state.input_tokens_limit and (self.tokens is None or state.input_tokens_limit < self.tokens.per_minute):
             self.tokens = Bucket(state.input_tokens_limit, WINDOW_S)
         if state.requests_remaining == 0 and state.requests_reset_s and self.requests:
             self.pause.extend(min(state.requests_reset_s, self.requests.refill_s(1)))

@@ -16,9 +16,7 @@ from collections.abc import Callable, Iterator
 
 
 @contextlib.contextmanager
-def stop_on_signals(
-    stop: asyncio.Event, on_first: Callable[[], None] | None = None
-) -> Iterator[None]:
+def stop_on_signals(stop: asyncio.Event, on_first: Callable[[], None] | None = None) -> Iterator[None]:
     """While inside, SIGINT/SIGTERM set ``stop`` (call from the running loop's thread).
 
     ``on_first`` runs on the first signal (e.g. print "finishing in-flight
@@ -27,14 +25,15 @@ def stop_on_signals(
     """
     loop = asyncio.get_running_loop()
     installed: list[signal.Signals] = []
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
 
     def handle(sig: signal.Signals) -> None:
         if not stop.is_set():
             stop.set()
             if on_first is not None:
                 on_first()
-        if sig == signal.SIGINT:  # the next Ctrl-C aborts as usual
-            loop.remove_signal_handler(sig)
+        if sig == signal.SIGINT and sig in installed:  # the next Ctrl-C aborts as usual
+            _restore(loop, sig, previous[sig])
             installed.remove(sig)
 
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -47,4 +46,11 @@ def stop_on_signals(
         yield
     finally:
         for sig in installed:
-            loop.remove_signal_handler(sig)
+            _restore(loop, sig, previous[sig])
+
+
+def _restore(loop: asyncio.AbstractEventLoop, sig: signal.Signals, handler: object) -> None:
+    """Remove our handler and put back whatever was there before (asyncio would reset it)."""
+    loop.remove_signal_handler(sig)
+    if callable(handler) or handler in (signal.SIG_DFL, signal.SIG_IGN):
+        signal.signal(sig, handler)  # type: ignore[arg-type]

@@ -239,24 +239,20 @@ def open_batch(
             where = data_dir or Path("data")
             raise BadInputError(
                 f"no batch {batch_id!r} found (looked for {where}/{batch_id}/batch.json)",
-                hint=f"create it with `orchestrate acquire PLAN --phase N --batch-id {batch_id}`, "
-                "or pass --data-dir",
+                hint=f"create it with `orchestrate acquire PLAN --phase N --batch-id {batch_id}`, or pass --data-dir",
             )
         return load_batch(found)
     if phase is None:
         existing = _existing_for(plan_path, batch_id, data_dir)
         if existing is None:
-            raise BadInputError(
-                "--phase is required for a new batch", path=plan_path, hint="e.g. `--phase 1`"
-            )
+            raise BadInputError("--phase is required for a new batch", path=plan_path, hint="e.g. `--phase 1`")
         return existing
     batch = new_batch(plan_path, phase, batch_id, data_dir, report_dir)
     if batch.batch_file.is_file():
         existing_batch = load_batch(batch.batch_file)
         if existing_batch.phase != phase or existing_batch.plan_path != batch.plan_path:
             raise BadInputError(
-                f"batch {batch.id!r} belongs to {existing_batch.plan_path} "
-                f"phase {existing_batch.phase}",
+                f"batch {batch.id!r} belongs to {existing_batch.plan_path} phase {existing_batch.phase}",
                 path=batch.batch_file,
                 hint="choose another --batch-id, or run it without PLAN and --phase",
             )

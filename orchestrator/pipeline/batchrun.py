@@ -10,17 +10,14 @@ one JSON object with ``--json``. Exit 0 when every dispatched row completed,
 from __future__ import annotations
 
 import asyncio
-import signal
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from orchestrator.dispatch.jobs import DispatchSettings
-from orchestrator.errors import EXIT_FAILED, EXIT_OK, ConfirmationRequired
-from orchestrator.models import Usage
+from orchestrator.dispatch.signals import stop_on_signals
+from orchestrator.errors import EXIT_FAILED, EXIT_OK, BadInputError, ConfirmationRequired
 from orchestrator.pipeline.context import StageResult
 from orchestrator.pipeline.estimate import Estimate
-from orchestrator.pipeline.parse import Judge, RowRecorder, parse
+from orchestrator.pipeline.parse import Judge, RowRecorder, parse, write_results
 from orchestrator.pipeline.process import ProcessResult, process, select_work
 from orchestrator.pipeline.progress import Progress
 from orchestrator.pipeline.report import render
@@ -47,24 +44,10 @@ class RunState:
     declined: bool = False
 
 
-@contextmanager
-def _ctrl_c(stop: asyncio.Event) -> Iterator[None]:
-    """First Ctrl-C: stop dispatching gracefully. A second one interrupts at once."""
-    loop = asyncio.get_running_loop()
-
-    def first() -> None:
-        stop.set()
-        loop.remove_signal_handler(signal.SIGINT)
-
-    try:
-        loop.add_signal_handler(signal.SIGINT, first)
-    except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or no signals
-        yield
-        return
-    try:
-        yield
-    finally:
-        loop.remove_signal_handler(signal.SIGINT)
+def _stopping(sess: Session) -> None:
+    print(
+        "Stopping: no new calls; finishing the calls in flight (Ctrl-C again to abort)", file=sess.term.err, flush=True
+    )
 
 
 def _confirm(sess: Session) -> bool:
@@ -78,17 +61,20 @@ def _confirm(sess: Session) -> bool:
     return sess.term.ask("Proceed with processing?")
 
 
-async def _process(sess: Session, rec: RowRecorder, book: UsageBook, state: RunState, *,
-                   record: bool) -> None:
+async def _process(sess: Session, rec: RowRecorder, book: UsageBook, state: RunState, *, record: bool) -> None:
     ctx = sess.ctx
     judge = Judge(compile_plan(ctx.plan, trust_plan=sess.opts.trust_plan), ctx.plan.base_dir)
     work = select_work(ctx, judge)
+    head = (
+        f"PROCESS: {len(work.dispatch)} to dispatch, {len(work.reuse)} response(s) already received, "
+        f"{len(work.not_pending)} row(s) not pending"
+    )
+    head += f", {len(work.blocked)} blocked" if work.blocked else ""
+    sess.say(head + (f", {len(work.waiting)} waiting" if work.waiting else ""))
+    for item, why in [*work.blocked, *work.waiting]:
+        sess.say(f"  {item}: {why}")
     if not work.dispatch:
-        sess.say(f"PROCESS: nothing to dispatch ({len(work.reuse)} response(s) already received, "
-                 f"{len(work.not_pending)} row(s) not pending)")
-        for item, why in work.blocked:
-            sess.say(f"  {item}: {why}")
-        state.stages.append(StageResult("process", skipped=work.reuse, blocked=work.blocked))
+        state.stages.append(StageResult("process", skipped=work.reuse, blocked=work.blocked, waiting=work.waiting))
         return
     settings = ctx.batch.settings
     provider = create_provider(settings.provider)
@@ -100,29 +86,49 @@ async def _process(sess: Session, rec: RowRecorder, book: UsageBook, state: RunS
             sess.say("Cancelled: nothing was dispatched.")
             return
         models = ", ".join(sorted({w.model.id for w in work.dispatch}))
-        dispatch_settings = DispatchSettings(workers=settings.workers,
-                                             repair_attempts=settings.repair_attempts,
-                                             max_cost=sess.opts.max_cost)
+        dispatch_settings = DispatchSettings(
+            workers=settings.workers, repair_attempts=settings.repair_attempts, max_cost=sess.opts.max_cost
+        )
         stop = asyncio.Event()
         sess.say()
-        with _ctrl_c(stop), Progress(ctx.batch.id, workers=settings.workers, models=models,
-                                     total=len(work.dispatch), estimated_tokens=state.estimate.tokens,
-                                     stream=sess.text_stream,
-                                     live=sess.term.live and not sess.opts.as_json) as progress:
-            state.processed = await process(ctx, work, provider, dispatch_settings, judge, rec, book,
-                                            progress, record=record, stop=stop)
+        with (
+            stop_on_signals(stop, on_first=lambda: _stopping(sess)),
+            Progress(
+                ctx.batch.id,
+                workers=settings.workers,
+                models=models,
+                total=len(work.dispatch),
+                estimated_tokens=state.estimate.tokens,
+                stream=sess.text_stream,
+                live=sess.term.live and not sess.opts.as_json,
+            ) as progress,
+        ):
+            state.processed = await process(
+                ctx, work, provider, dispatch_settings, judge, rec, book, progress, record=record, stop=stop
+            )
     finally:
         await provider.aclose()
     report = state.processed.report
-    state.stages.append(StageResult("process", done=[o.key for o in report.outcomes],
-                                    skipped=work.reuse, blocked=work.blocked,
-                                    failed=[(o.key, o.error or "; ".join(o.failures))
-                                            for o in report.outcomes if not o.ok]))
+    state.stages.append(
+        StageResult(
+            "process",
+            done=[o.key for o in report.outcomes],
+            skipped=work.reuse,
+            blocked=work.blocked,
+            waiting=work.waiting,
+            failed=[(o.key, o.error or "; ".join(o.failures)) for o in report.outcomes if not o.ok],
+        )
+    )
 
 
 def run_process(sess: Session, *, everything: bool) -> int:
     """``process`` (``everything=False``) or ``all``/``run`` (every stage)."""
     ctx, state = sess.ctx, RunState()
+    if not everything and not ctx.batch.batch_file.exists():
+        raise BadInputError(
+            f"batch {ctx.batch.id!r} has no items yet",
+            hint=f"run `{sess.rerun_command('acquire')}` and prepare first, or `orchestrate all` for every stage",
+        )
     book = sess.book()
     with Recorder(ctx.batch.plan_path, wait=sess.opts.wait) as rec:
         if everything:
@@ -133,11 +139,14 @@ def run_process(sess: Session, *, everything: bool) -> int:
         interrupted = _stopped(state) == "interrupted"
         if everything and not interrupted and not state.declined:
             judge = Judge(compile_plan(ctx.plan, trust_plan=sess.opts.trust_plan), ctx.plan.base_dir)
-            state.stages.append(parse(ctx, judge, rec, book))
+            done = frozenset(state.processed.parsed_ok if state.processed else ())
+            state.stages.append(parse(ctx, judge, rec, book, done))
             sess.stage_lines(state.stages[-1])
     if state.declined:
         return EXIT_FAILED
     ctx = sess.reload()
+    if everything:
+        write_results(ctx)
     if everything and not interrupted:
         state.stages.append(render(ctx, row_results(ctx, book)))
         sess.stage_lines(state.stages[-1])
@@ -154,9 +163,15 @@ def _summarise(sess: Session, state: RunState, book: UsageBook, *, everything: b
     rows = row_results(ctx, book, report)
     all_usage, all_cost, _ = book.totals()
     summary = RunSummary(
-        batch_id=ctx.batch.id, phase=ctx.batch.phase, stage=sess.command, data_dir=ctx.batch.dir,
+        batch_id=ctx.batch.id,
+        phase=ctx.batch.phase,
+        stage=sess.command,
+        data_dir=ctx.batch.dir,
         report_path=ctx.batch.report_path if ctx.batch.report_path.exists() else None,
-        rows=rows, all_runs_usage=all_usage, all_runs_cost=all_cost, estimate=state.estimate,
+        rows=rows,
+        all_runs_usage=all_usage,
+        all_runs_cost=all_cost,
+        estimate=state.estimate,
         rerun_command=sess.rerun_command("all" if everything else "process"),
     )
     if report is not None:
@@ -169,8 +184,12 @@ def _summarise(sess: Session, state: RunState, book: UsageBook, *, everything: b
         summary.completed_now = len(state.processed.parsed_ok) if state.processed else 0
     parsed = [s for s in state.stages if s.stage == "parse"]
     if parsed:
-        summary.completed_now = len({*(state.processed.parsed_ok if state.processed else []),
-                                     *(i for i in parsed[0].done if i not in dict(parsed[0].failed))})
+        summary.completed_now = len(
+            {
+                *(state.processed.parsed_ok if state.processed else []),
+                *(i for i in parsed[0].done if i not in dict(parsed[0].failed)),
+            }
+        )
     bad = [r for r in rows if r.kind in ("failed", "parse_error")]
     blocked = any(s.blocked for s in state.stages)
     code = EXIT_OK
@@ -178,18 +197,25 @@ def _summarise(sess: Session, state: RunState, book: UsageBook, *, everything: b
         code = EXIT_INTERRUPTED
     elif summary.stopped or bad or blocked:
         code = EXIT_FAILED
+    if report is not None and report.fatal is not None:
+        print(f"error: {report.fatal.render()}", file=sess.term.err, flush=True)
     if sess.opts.as_json:
         sess.emit_json({**summary.as_dict(), "stages": [s.as_dict() for s in state.stages]})
         return code
     sess.say()
     sess.say(summary.text())
     sess.say()
-    ok = summary.count("complete")
-    sess.say(command_complete(f"orchestrate {sess.command}", sess.command, ctx.batch.id, len(rows),
-                              ok, summary.cost_usd, summary.report_path or ctx.batch.dir,
-                              failed=code != EXIT_OK))
+    ok = summary.count("complete") + (0 if everything else summary.count("pending"))
+    sess.say(
+        command_complete(
+            f"orchestrate {sess.command}",
+            sess.command,
+            ctx.batch.id,
+            len(rows),
+            ok,
+            summary.cost_usd,
+            summary.report_path or ctx.batch.dir,
+            failed=code != EXIT_OK,
+        )
+    )
     return code
-
-
-def zero_usage() -> Usage:
-    return Usage()

@@ -57,9 +57,7 @@ def install_command(directory: Path, *, force: bool = False) -> Path:
     """Write ``DIR/.claude/commands/batch-pipeline.md``; refuse to overwrite unless ``force``."""
     target = directory / COMMAND_PATH
     if target.exists() and not force and target.read_text(encoding="utf-8") != COMMAND_BODY:
-        raise BadInputError(
-            f"{target} already exists", path=target, hint="pass --force to replace it"
-        )
+        raise BadInputError(f"{target} already exists", path=target, hint="pass --force to replace it")
     target.parent.mkdir(parents=True, exist_ok=True)
     write_text(target, COMMAND_BODY)
     return target

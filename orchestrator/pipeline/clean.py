@@ -41,10 +41,7 @@ class CleanPlan:
         if self.empty:
             return "\n".join([*lines, "  nothing to delete"])
         lines += [f"  delete {shown(p)}" for p in self.files]
-        lines += [
-            f"  delete output {shown(p)} and set row {row.id} back to pending"
-            for p, row in self.outputs
-        ]
+        lines += [f"  delete output {shown(p)} and set row {row.id} back to pending" for p, row in self.outputs]
         lines += [f"  keep {shown(p)}: {why}" for p, why in self.kept]
         return "\n".join(lines)
 

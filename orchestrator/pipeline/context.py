@@ -18,7 +18,8 @@ class StageResult:
     stage: str
     done: list[str] = field(default_factory=list)  # items (re)written
     skipped: list[str] = field(default_factory=list)  # checkpoint already current
-    blocked: list[tuple[str, str]] = field(default_factory=list)  # input missing or stale
+    blocked: list[tuple[str, str]] = field(default_factory=list)  # input stale: an earlier stage must rerun
+    waiting: list[tuple[str, str]] = field(default_factory=list)  # input not made yet (not an error)
     failed: list[tuple[str, str]] = field(default_factory=list)  # item and reason
     notes: list[str] = field(default_factory=list)
 
@@ -32,6 +33,7 @@ class StageResult:
             "done": self.done,
             "skipped": self.skipped,
             "blocked": [{"item": i, "reason": r} for i, r in self.blocked],
+            "waiting": [{"item": i, "reason": r} for i, r in self.waiting],
             "failed": [{"item": i, "reason": r} for i, r in self.failed],
             "notes": self.notes,
         }

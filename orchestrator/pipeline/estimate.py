@@ -149,12 +149,12 @@ def _output_per_item(items: list[ItemFiles], reference_text: str) -> tuple[float
     if outputs:
         return (
             sum(outputs) / len(outputs),
-            f"average of {len(outputs)} earlier response(s) in the batch",
+            f"average of {len(outputs)} earlier response(s)",
             False,
         )
     return (
         float(local_tokens(reference_text)),
-        "the format reference's length (characters / 4)",
+        "from the format reference's length",
         True,
     )
 
@@ -182,11 +182,7 @@ async def estimate(
         counted = counted or ratio is not None
         each = output_each * (ratio or 1.0) if scale else output_each
         models.append(_model_estimate(items, ratio or 1.0, each, workers, provider))
-    input_method = (
-        "the provider's count-tokens endpoint (one request per model, others scaled)"
-        if counted
-        else "local estimate (characters / 4)"
-    )
+    input_method = "counted by the provider's count-tokens endpoint" if counted else "local estimate: characters / 4"
     return Estimate(
         batch_id=batch_id,
         items=len(work),
@@ -209,9 +205,7 @@ def _model_estimate(
     total_in = sum(round(local_request_tokens(i) * ratio) for i in items)
     prefix = round(local_prefix_tokens(items[0]) * ratio)
     output = round(output_each * len(items))
-    est = ModelEstimate(
-        info, len(items), prefix_tokens=prefix, batch=bool(provider and provider.batch_pricing)
-    )
+    est = ModelEstimate(info, len(items), prefix_tokens=prefix, batch=bool(provider and provider.batch_pricing))
     if prefix >= CACHE_MIN_TOKENS and len(items) > 1:
         writes = min(max(1, workers), len(items))
         reads = len(items) - writes

@@ -60,9 +60,7 @@ class BatchHooks:
     def _files(self, job: Job) -> ItemFiles:
         return self.items[job.key].files
 
-    def on_response(
-        self, job: Job, turns: tuple[Turn, ...], result: CallResult, attempt: int
-    ) -> None:
+    def on_response(self, job: Job, turns: tuple[Turn, ...], result: CallResult, attempt: int) -> None:
         files = self._files(job)
         prompt_sha = sha256_text(self.items[job.key].request.as_text())
         write_text(files.response, result.text)
@@ -80,9 +78,7 @@ class BatchHooks:
                 "latency_s": round(result.latency_s, 4),
                 "request_id": result.request_id,
                 "attempt": attempt,
-                "history": [
-                    {"role": t.role, "text": t.text} for t in turns[len(job.request.turns) :]
-                ],
+                "history": [{"role": t.role, "text": t.text} for t in turns[len(job.request.turns) :]],
                 "verdict": None,
                 "final": False,
                 "received_at": now_iso(),

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from orchestrator.dispatch.jobs import TRUNCATED_FAILURE, Verdict
 from orchestrator.errors import BadInputError
 from orchestrator.pipeline.batch import now_iso
-from orchestrator.pipeline.checkpoints import ItemFiles, ItemState, sha256_text, write_json
+from orchestrator.pipeline.checkpoints import ItemFiles, ItemState, read_json, sha256_text, write_json
 from orchestrator.pipeline.context import Context, StageResult
 from orchestrator.pipeline.usage import UsageBook
 from orchestrator.plan.model import Row
@@ -74,9 +74,7 @@ class Judge:
             return Judgement(Verdict(False, None, [TRUNCATED_FAILURE]), None, text)
         extracted = extract_document(text)
         report = self.compiled.validate_text(extracted.content, path=self.output_path(raw))
-        verdict = Verdict(
-            report.ok, extracted.content, report.failure_messages(), list(extracted.notes)
-        )
+        verdict = Verdict(report.ok, extracted.content, report.failure_messages(), list(extracted.notes))
         return Judgement(verdict, report, extracted.content)
 
 
@@ -102,11 +100,7 @@ def parse_item(
     row: Row | None,
 ) -> ParseOutcome:
     """PARSE one item whose response is current: write ``parsed.json``, the output, the record."""
-    assert (
-        state.raw is not None
-        and state.response_text is not None
-        and state.response_meta is not None
-    )
+    assert state.raw is not None and state.response_text is not None and state.response_meta is not None
     meta = state.response_meta
     judgement = judge.judge(state.raw, state.response_text, meta.get("stop_reason"))
     verdict = judgement.verdict
@@ -132,9 +126,7 @@ def parse_item(
         )
         recorder.note(row.phase, row.id, row.filename, None)
     elif pending and row is not None:
-        recorder.note(
-            row.phase, row.id, row.filename, "; ".join(verdict.failures) or "invalid output"
-        )
+        recorder.note(row.phase, row.id, row.filename, "; ".join(verdict.failures) or "invalid output")
     parsed: dict[str, Any] = {
         "item": state.id,
         "stage": "parse",
@@ -155,16 +147,30 @@ def parse_item(
     return outcome
 
 
-def parse(ctx: Context, judge: Judge, recorder: RowRecorder, book: UsageBook) -> StageResult:
-    """PARSE every item whose response is current and whose ``parsed.json`` is not."""
+def parse(
+    ctx: Context,
+    judge: Judge,
+    recorder: RowRecorder,
+    book: UsageBook,
+    recorded: frozenset[str] = frozenset(),
+) -> StageResult:
+    """PARSE every item whose response is current and whose ``parsed.json`` is not.
+
+    A pending row whose ``parsed.json`` is current and valid is recorded again
+    (a run killed before the recorder's write left it pending), unless it is in
+    ``recorded``: items this command already recorded.
+    """
     result = StageResult("parse")
     rows = ctx.rows_by_item()
     for files in ctx.items():
         state = files.load()
+        if files.id in recorded:
+            result.skipped.append(files.id)
+            continue
         row = rows.get(files.id)
         if state.response_text is None or state.response_meta is None:
             if row is not None and row.is_pending:
-                result.blocked.append((files.id, "response.md missing: run process"))
+                result.waiting.append((files.id, "no response yet: run process"))
             else:
                 result.skipped.append(files.id)
             continue
@@ -182,12 +188,15 @@ def parse(ctx: Context, judge: Judge, recorder: RowRecorder, book: UsageBook) ->
         result.done.append(files.id)
         if not outcome.ok:
             result.failed.append((files.id, "; ".join(outcome.failures)))
-    write_results(ctx, rows)
     return result
 
 
-def write_results(ctx: Context, rows: dict[str, Row]) -> Path:
-    """``all_results.json``: every item's parsed result, aggregated."""
+def write_results(ctx: Context) -> Path:
+    """``all_results.json``: every item's parsed result, aggregated (rewritten only on change).
+
+    Call it after the recorder's flush, with the plan read again, so statuses are current.
+    """
+    rows = ctx.rows_by_item()
     items: list[dict[str, Any]] = []
     for files in ctx.batch.item_ids():
         state = ItemFiles(files, ctx.batch.item_dir(files)).load()
@@ -201,8 +210,7 @@ def write_results(ctx: Context, rows: dict[str, Row]) -> Path:
             }
         )
     path = ctx.batch.results_path
-    write_json(
-        path,
-        {"batch_id": ctx.batch.id, "phase": ctx.batch.phase, "updated": now_iso(), "items": items},
-    )
+    data = {"batch_id": ctx.batch.id, "phase": ctx.batch.phase, "items": items}
+    if read_json(path) != data:
+        write_json(path, data)
     return path

@@ -51,9 +51,7 @@ def duration(seconds: float) -> str:
 
 def tree(lines: list[str], indent: str = "") -> list[str]:
     """``├── a`` ... ``└── z``: the seed's way of listing things."""
-    return [
-        f"{indent}{'└──' if i == len(lines) - 1 else '├──'} {line}" for i, line in enumerate(lines)
-    ]
+    return [f"{indent}{'└──' if i == len(lines) - 1 else '├──'} {line}" for i, line in enumerate(lines)]
 
 
 class Progress:
@@ -131,11 +129,7 @@ class Progress:
         self.ok += int(ok)
         if key in self.started_at:
             self.durations.append(time.monotonic() - self.started_at.pop(key))
-        text = (
-            f"{key}: Done ({chars:,} chars)"
-            if ok
-            else f"{key}: Failed - {(message or 'invalid')[:120]}"
-        )
+        text = f"{key}: Done ({chars:,} chars)" if ok else f"{key}: Failed - {(message or 'invalid')[:120]}"
         self._line(text)
 
     # --- output -----------------------------------------------------------------

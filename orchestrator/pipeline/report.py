@@ -39,20 +39,13 @@ def _markdown() -> MarkdownIt:
 
 
 def _template() -> Template:
-    text = (
-        resources.files("orchestrator")
-        .joinpath("templates/report.html")
-        .read_text(encoding="utf-8")
-    )
+    text = resources.files("orchestrator").joinpath("templates/report.html").read_text(encoding="utf-8")
     return Template(text)
 
 
 def _card(key: str, value: str, note: str = "") -> str:
     extra = f'<div class="n">{_e(note)}</div>' if note else ""
-    return (
-        f'<div class="card"><div class="k">{_e(key)}</div>'
-        f'<div class="v">{_e(value)}</div>{extra}</div>'
-    )
+    return f'<div class="card"><div class="k">{_e(key)}</div><div class="v">{_e(value)}</div>{extra}</div>'
 
 
 def _chart(results: list[RowResult]) -> tuple[str, str]:
@@ -72,9 +65,7 @@ def _chart(results: list[RowResult]) -> tuple[str, str]:
     for i, (row, value) in enumerate(zip(results, values, strict=True)):
         y = 5 + i * _ROW_H
         w = max(1, round(_BAR_W * value / top)) if value > 0 else 0
-        color = {"complete": "#2da44e", "parse_error": "#cf222e", "failed": "#cf222e"}.get(
-            row.kind, "#bf8700"
-        )
+        color = {"complete": "#2da44e", "parse_error": "#cf222e", "failed": "#cf222e"}.get(row.kind, "#bf8700")
         label = usd(value) if by_cost else f"{int(value):,} tok"
         parts.append(f'<text x="0" y="{y + 14}">{_e(row.item)}</text>')
         parts.append(
@@ -87,18 +78,25 @@ def _chart(results: list[RowResult]) -> tuple[str, str]:
 
 
 def _checks(parsed: dict[str, Any] | None) -> str:
+    """Failed checks in full; passed and skipped ones folded into a count."""
     if not parsed or not parsed.get("checks"):
         return '<span class="skip">not parsed yet</span>'
-    items = []
+    failed, rest = [], []
     for check in parsed["checks"]:
         name, msg = _e(check.get("name")), _e(check.get("message", ""))
         if check.get("skipped"):
-            items.append(f'<li class="skip" title="{msg}">&ndash; {name}</li>')
+            rest.append(f'<li class="skip" title="{msg}">&ndash; {name} (skipped)</li>')
         elif check.get("ok"):
-            items.append(f'<li class="pass" title="{msg}">&#10003; {name}</li>')
+            rest.append(f'<li class="pass" title="{msg}">&#10003; {name}</li>')
         else:
-            items.append(f'<li class="fail">&#10007; {name}: {msg}</li>')
-    return f'<ul class="checks">{"".join(items)}</ul>'
+            failed.append(f'<li class="fail">&#10007; {name}: {msg}</li>')
+    passed = sum(1 for c in parsed["checks"] if c.get("ok") and not c.get("skipped"))
+    summary = f'<summary><span class="pass">&#10003; {passed} passed</span>'
+    summary += f', <span class="fail">{len(failed)} failed</span></summary>' if failed else "</summary>"
+    return (
+        f'<ul class="checks">{"".join(failed)}</ul>'
+        f'<details class="checks">{summary}<ul class="checks">{"".join(rest)}</ul></details>'
+    )
 
 
 def _content(state_files: ItemFiles, result: RowResult) -> str | None:
@@ -109,32 +107,37 @@ def _content(state_files: ItemFiles, result: RowResult) -> str | None:
     return extract_document(text).content if text is not None else None
 
 
-def _output_cell(files: ItemFiles, result: RowResult, report_dir: Path, md: MarkdownIt) -> str:
-    parsed = read_json(files.parsed) or {}
-    link = ""
+def _link(result: RowResult, report_dir: Path) -> str:
     if result.output and Path(result.output).is_file():
         href = Path(os.path.relpath(result.output, report_dir)).as_posix()
-        link = f'<a href="{_e(href)}">{_e(Path(result.output).name)}</a>'
+        return f'<a href="{_e(href)}">{_e(Path(result.output).name)}</a>'
+    return '<span class="skip">not written</span>'
+
+
+def _value(value: object) -> str:
+    return ", ".join(str(v) for v in value) if isinstance(value, list) else str(value)
+
+
+def _doc_row(files: ItemFiles, result: RowResult, md: MarkdownIt) -> str:
+    """A full-width row under the item's row: its document, rendered, in a <details>."""
     content = _content(files, result)
     if content is None:
-        return link or '<span class="skip">no response yet</span>'
-    front = parsed.get("front_matter") or {}
-    fm = "".join(f"<div><b>{_e(k)}</b>: {_e(v)}</div>" for k, v in front.items())
-    label = "View output" if link else "View latest response"
+        return ""
+    front = (read_json(files.parsed) or {}).get("front_matter") or {}
+    fm = "".join(f"<span><b>{_e(k)}</b>: {_e(_value(v))}</span> " for k, v in front.items())
+    label = f"View {Path(result.output).name}" if result.output else "View the latest response"
     return (
-        f'{link}<details><summary>{label}</summary><div class="fm">{fm}</div>'
-        f'<div class="doc">{md.render(content)}</div></details>'
+        f'<tr class="doc-row" data-for="{_e(result.item)}"><td></td><td colspan="9">'
+        f'<details><summary>{_e(label)}</summary><div class="fm">{fm}</div>'
+        f'<div class="doc">{md.render(content)}</div></details></td></tr>'
     )
 
 
 def _row(ctx: Context, result: RowResult, md: MarkdownIt) -> str:
     files = ItemFiles(result.item, ctx.batch.item_dir(result.item))
     parsed = read_json(files.parsed)
-    reason = (
-        f'<div class="reason">{_e(result.reason)}</div>'
-        if result.reason and result.kind != "complete"
-        else ""
-    )
+    shown_reason = result.reason if result.kind in ("failed", "pending") else None
+    reason = f'<div class="reason">{_e(shown_reason)}</div>' if shown_reason else ""
     return (
         f'<tr id="{_e(result.item)}" data-status="{_e(result.kind)}"><td>{_e(result.item)}</td>'
         f"<td>{_e(result.row_id)}</td><td>{_e(result.title)}</td>"
@@ -142,17 +145,13 @@ def _row(ctx: Context, result: RowResult, md: MarkdownIt) -> str:
         f"{reason}</td>"
         f'<td>{_e(result.model)}</td><td class="num">{result.attempts}</td>'
         f'<td class="num">{result.tokens:,}</td><td class="num">{_e(usd(result.cost_usd))}</td>'
-        f"<td>{_checks(parsed)}</td>"
-        f"<td>{_output_cell(files, result, ctx.batch.report_dir, md)}</td></tr>"
+        f"<td>{_checks(parsed)}</td><td>{_link(result, ctx.batch.report_dir)}</td></tr>" + _doc_row(files, result, md)
     )
 
 
 def _estimate_table(estimate: dict[str, Any] | None, actual_cost: float, actual_tokens: int) -> str:
     if not estimate:
-        return (
-            '<p class="sub">No estimate was made for this batch '
-            "(run <code>orchestrate estimate</code>).</p>"
-        )
+        return '<p class="sub">No estimate was made for this batch (run <code>orchestrate estimate</code>).</p>'
     cost, tokens = (
         float(estimate.get("cost_usd", 0.0)),
         int(estimate.get("input_tokens", 0)) + int(estimate.get("output_tokens", 0)),

@@ -15,9 +15,7 @@ from orchestrator.pipeline.usage import UsageBook
 from orchestrator.plan.model import Row
 
 
-def _classify(
-    state: ItemState, row: Row | None, stopped: set[str], stop: str | None
-) -> tuple[str, str | None]:
+def _classify(state: ItemState, row: Row | None, stopped: set[str], stop: str | None) -> tuple[str, str | None]:
     """(kind, reason) for an item whose row is not complete."""
     if row is None:
         return "failed", "the row is no longer in the plan"
@@ -42,9 +40,7 @@ def _classify(
     return "pending", "waiting for process"
 
 
-def row_results(
-    ctx: Context, book: UsageBook, report: DispatchReport | None = None
-) -> list[RowResult]:
+def row_results(ctx: Context, book: UsageBook, report: DispatchReport | None = None) -> list[RowResult]:
     """One :class:`RowResult` per item in scope."""
     rows = ctx.rows_by_item()
     stopped = set(report.pending) if report is not None and report.stopped else set()
@@ -55,10 +51,7 @@ def row_results(
         row = rows.get(files.id)
         usage, cost, calls = book.for_key(files.id)
         raw_row = (state.raw or {}).get("inputs", {}).get("row", {})
-        model = str(
-            (state.response_meta or {}).get("model")
-            or (row.model if row else raw_row.get("model", ""))
-        )
+        model = str((state.response_meta or {}).get("model") or (row.model if row else raw_row.get("model", "")))
         complete = row is not None and row.status == "complete"
         kind, reason = ("complete", None) if complete else _classify(state, row, stopped, stop)
         output = (state.parsed or {}).get("output") if complete else None

@@ -13,7 +13,7 @@ from orchestrator.errors import EXIT_FAILED, EXIT_OK, BadInputError, Confirmatio
 from orchestrator.pipeline.clean import apply_clean, plan_clean
 from orchestrator.pipeline.context import StageResult
 from orchestrator.pipeline.estimate import Estimate, estimate
-from orchestrator.pipeline.parse import Judge, parse
+from orchestrator.pipeline.parse import Judge, parse, write_results
 from orchestrator.pipeline.report import ESTIMATE_FILE, render
 from orchestrator.pipeline.results import row_results
 from orchestrator.pipeline.session import Session
@@ -31,14 +31,30 @@ def _finish(sess: Session, results: list[StageResult], output: Path | None) -> i
     failed = any(not r.ok for r in results)
     ctx = sess.ctx
     if sess.opts.as_json:
-        sess.emit_json({"batch_id": ctx.batch.id, "phase": ctx.batch.phase, "ok": not failed,
-                        "stages": [r.as_dict() for r in results]})
+        sess.emit_json(
+            {
+                "batch_id": ctx.batch.id,
+                "phase": ctx.batch.phase,
+                "ok": not failed,
+                "stages": [r.as_dict() for r in results],
+            }
+        )
     else:
         items = len(ctx.batch.item_ids())
         bad = {i for r in results for i, _ in (*r.blocked, *r.failed)}
         sess.say()
-        sess.say(command_complete(f"orchestrate {sess.command}", sess.command, ctx.batch.id, items,
-                                  items - len(bad), None, output, failed=failed))
+        sess.say(
+            command_complete(
+                f"orchestrate {sess.command}",
+                sess.command,
+                ctx.batch.id,
+                items,
+                items - len(bad),
+                None,
+                output,
+                failed=failed,
+            )
+        )
     return EXIT_FAILED if failed else EXIT_OK
 
 
@@ -46,8 +62,10 @@ def run_simple(sess: Session, stage: str) -> int:
     """ACQUIRE, PREPARE, PARSE or RENDER on its own."""
     ctx = sess.ctx
     if stage != "acquire" and not ctx.batch.batch_file.exists():
-        raise BadInputError(f"batch {ctx.batch.id!r} has no items yet",
-                            hint=f"run `orchestrate acquire` first (e.g. {sess.rerun_command('acquire')})")
+        raise BadInputError(
+            f"batch {ctx.batch.id!r} has no items yet",
+            hint=f"run `orchestrate acquire` first (e.g. {sess.rerun_command('acquire')})",
+        )
     with Recorder(ctx.batch.plan_path, wait=sess.opts.wait) as rec:
         if stage == "acquire":
             result = acquire(ctx)
@@ -58,6 +76,8 @@ def run_simple(sess: Session, stage: str) -> int:
             result = parse(ctx, judge, rec, sess.book())
         else:
             result = StageResult("render")
+    if stage == "parse":
+        write_results(sess.reload())
     if stage == "render":
         ctx = sess.reload()
         result = render(ctx, row_results(ctx, sess.book()))
@@ -74,11 +94,18 @@ def optional_provider(name: str | None) -> Provider | None:
         return None
 
 
-async def make_estimate(sess: Session, work: list[WorkItem], provider: Provider | None,
-                        reused: int) -> Estimate:
+async def make_estimate(sess: Session, work: list[WorkItem], provider: Provider | None, reused: int) -> Estimate:
     ctx = sess.ctx
-    est = await estimate(ctx.batch.id, work, ctx.items(), reference_text(ctx.plan), ctx.models,
-                         provider, workers=ctx.batch.settings.workers, reused=reused)
+    est = await estimate(
+        ctx.batch.id,
+        work,
+        ctx.items(),
+        reference_text(ctx.plan),
+        ctx.models,
+        provider,
+        workers=ctx.batch.settings.workers,
+        reused=reused,
+    )
     if ctx.batch.dir.exists():
         from orchestrator.pipeline.checkpoints import write_json
 
@@ -115,18 +142,23 @@ def run_clean(sess: Session, stage: str) -> int:
         return EXIT_OK
     if not sess.opts.yes:
         if not sess.term.interactive:
-            raise ConfirmationRequired("not confirmed: nothing was deleted",
-                                       hint="pass --yes to delete the files listed above")
+            raise ConfirmationRequired(
+                "not confirmed: nothing was deleted", hint="pass --yes to delete the files listed above"
+            )
         if not sess.term.ask("Delete these files?"):
             sess.say("Cancelled: nothing was deleted.")
             return EXIT_FAILED
     with Recorder(ctx.batch.plan_path, wait=sess.opts.wait) as rec:
         apply_clean(plan, rec)
-    sess.say(f"Cleaned {len(plan.files) + len(plan.outputs)} file(s); "
-             f"{len(plan.outputs)} row(s) set back to pending.")
+    sess.say(f"Cleaned {len(plan.files) + len(plan.outputs)} file(s); {len(plan.outputs)} row(s) set back to pending.")
     if sess.opts.as_json:
-        sess.emit_json({"batch_id": ctx.batch.id, "stage": stage,
-                        "deleted": [str(p) for p in plan.files] + [str(p) for p, _ in plan.outputs],
-                        "pending_again": [row.id for _, row in plan.outputs],
-                        "kept": [str(p) for p, _ in plan.kept]})
+        sess.emit_json(
+            {
+                "batch_id": ctx.batch.id,
+                "stage": stage,
+                "deleted": [str(p) for p in plan.files] + [str(p) for p, _ in plan.outputs],
+                "pending_again": [row.id for _, row in plan.outputs],
+                "kept": [str(p) for p, _ in plan.kept],
+            }
+        )
     return EXIT_OK

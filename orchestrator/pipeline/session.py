@@ -94,8 +94,7 @@ class Session:
     def reload(self) -> Context:
         """The same batch with the plan read again (after the recorder wrote it)."""
         ctx = self.ctx
-        self.ctx = Context(ctx.batch, read_plan(ctx.batch.plan_path), ctx.models, ctx.limit,
-                           ctx.model_override)
+        self.ctx = Context(ctx.batch, read_plan(ctx.batch.plan_path), ctx.models, ctx.limit, ctx.model_override)
         return self.ctx
 
     def book(self) -> UsageBook:
@@ -116,14 +115,18 @@ class Session:
 
     def stage_lines(self, result: StageResult) -> None:
         verb = {"acquire": "written", "prepare": "written", "parse": "parsed", "render": "written"}
-        head = (f"{result.stage.upper()}: {len(result.done)} {verb.get(result.stage, 'done')}, "
-                f"{len(result.skipped)} current (skipped)")
+        head = (
+            f"{result.stage.upper()}: {len(result.done)} {verb.get(result.stage, 'done')}, "
+            f"{len(result.skipped)} current (skipped)"
+        )
         if result.blocked:
             head += f", {len(result.blocked)} blocked"
         if result.failed:
             head += f", {len(result.failed)} failed"
+        if result.waiting:
+            head += f", {len(result.waiting)} waiting"
         self.say(head)
-        for item, why in [*result.blocked, *result.failed]:
+        for item, why in [*result.blocked, *result.failed, *result.waiting][:20]:
             self.say(f"  {item}: {why}")
         for note in result.notes:
             self.say(f"  {note}")

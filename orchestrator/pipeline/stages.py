@@ -147,7 +147,7 @@ def prepare(ctx: Context) -> StageResult:
     for files in ctx.items():
         state = files.load()
         if state.raw is None:
-            result.blocked.append((files.id, "raw.json missing: run acquire"))
+            result.waiting.append((files.id, "no raw.json yet: run acquire"))
             continue
         if state.prompt_current():
             result.skipped.append(files.id)

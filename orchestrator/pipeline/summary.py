@@ -33,6 +33,12 @@ def shown(path: Path, cwd: Path | None = None) -> str:
         return os.fspath(path)
 
 
+def per_mtok(price: float) -> str:
+    """``@ $0.10/MTok``: at least two decimals, more only when the price has them."""
+    text = f"{price:.2f}" if round(price, 2) == price else f"{price:g}"
+    return f"${text}/MTok"
+
+
 def _title(text: str) -> list[str]:
     return [text, "=" * len(text)]
 
@@ -49,19 +55,17 @@ def estimate_text(est: Estimate) -> str:
     parts: list[str] = []
     for m in est.models:
         u, info = m.usage, m.info
-        rows = [f"Input tokens: {usd(m.part('input'))} ({u.input_tokens:,} @ ${info.input:g}/MTok)"]
+        rows = [f"Input tokens: {usd(m.part('input'))} ({u.input_tokens:,} @ {per_mtok(info.input)})"]
         if m.cached:
             rows.append(
                 f"Cache writes: {usd(m.part('cache_write'))} "
-                f"({u.cache_creation_input_tokens:,} @ ${info.cache_write:g}/MTok)"
+                f"({u.cache_creation_input_tokens:,} @ {per_mtok(info.cache_write)})"
             )
             rows.append(
                 f"Cache reads: {usd(m.part('cache_read'))} "
-                f"({u.cache_read_input_tokens:,} @ ${info.cache_read:g}/MTok)"
+                f"({u.cache_read_input_tokens:,} @ {per_mtok(info.cache_read)})"
             )
-        rows.append(
-            f"Output tokens: {usd(m.part('output'))} ({u.output_tokens:,} @ ${info.output:g}/MTok)"
-        )
+        rows.append(f"Output tokens: {usd(m.part('output'))} ({u.output_tokens:,} @ {per_mtok(info.output)})")
         cache = (
             "shared prefix cached: written once per worker, then read"
             if m.cached
@@ -69,8 +73,7 @@ def estimate_text(est: Estimate) -> str:
         )
         rows.append(cache)
         parts.append(
-            f"{info.alias} ({info.id}): {m.items} item(s), {usd(m.cost)}"
-            + (" at batch prices" if m.batch else "")
+            f"{info.alias} ({info.id}): {m.items} item(s), {usd(m.cost)}" + (" at batch prices" if m.batch else "")
         )
         parts += [f"│   {line}" for line in tree(rows)]
     parts.append(f"Total: {usd(est.cost)}")
@@ -169,9 +172,7 @@ class RunSummary:
 
     def text(self) -> str:
         head = (
-            f"BATCH STOPPED ({self.stopped}): {self.batch_id}"
-            if self.stopped
-            else f"BATCH COMPLETE: {self.batch_id}"
+            f"BATCH STOPPED ({self.stopped}): {self.batch_id}" if self.stopped else f"BATCH COMPLETE: {self.batch_id}"
         )
         lines = [
             *_title(head),
@@ -186,8 +187,7 @@ class RunSummary:
             lines.append(f"Stopped because: {self.stop_message}")
         pend = [f"{r.item} (row {r.row_id}): {r.reason or r.kind}" for r in self.pending]
         run = [
-            f"Dispatched: {self.dispatched} row(s), {self.attempts} attempt(s), "
-            f"{self.repairs} repair(s)",
+            f"Dispatched: {self.dispatched} row(s), {self.attempts} attempt(s), {self.repairs} repair(s)",
             f"Completed: {self.completed_now}",
             f"Still pending: {len(pend)}",
         ]
@@ -212,9 +212,7 @@ class RunSummary:
         if self.report_path is not None:
             steps.append(f"Review output at {shown(self.report_path)}")
         if self.pending:
-            names = ", ".join(r.item for r in self.pending[:5]) + (
-                " ..." if len(self.pending) > 5 else ""
-            )
+            names = ", ".join(r.item for r in self.pending[:5]) + (" ..." if len(self.pending) > 5 else "")
             steps.append(f"Check failed items in {shown(self.data_dir)}/ ({names})")
             steps.append(f"Re-run failures with: {self.rerun_command}")
         else:

@@ -73,7 +73,8 @@ class Work:
     dispatch: list[WorkItem] = field(default_factory=list)
     reuse: list[str] = field(default_factory=list)  # response on disk is used (no call)
     not_pending: list[str] = field(default_factory=list)  # row complete/skipped in the plan
-    blocked: list[tuple[str, str]] = field(default_factory=list)  # prompt missing or stale
+    blocked: list[tuple[str, str]] = field(default_factory=list)  # prompt stale: run prepare
+    waiting: list[tuple[str, str]] = field(default_factory=list)  # no prompt yet
 
 
 def response_use(state: ItemState, key: str | None) -> ResponseUse:
@@ -102,9 +103,7 @@ def resume_history(state: ItemState) -> tuple[Turn, ...]:
 
 
 def request_from_prompt(meta: dict[str, Any]) -> RowRequest:
-    return RowRequest(
-        str(meta["system"]), str(meta["shared"]), str(meta["row"]), str(meta["title"])
-    )
+    return RowRequest(str(meta["system"]), str(meta["shared"]), str(meta["row"]), str(meta["title"]))
 
 
 def process_work(ctx: Context) -> Work:
@@ -118,7 +117,7 @@ def process_work(ctx: Context) -> Work:
             continue
         state = files.load()
         if state.prompt_meta is None or state.prompt_text is None:
-            work.blocked.append((files.id, "prompt.md missing: run prepare"))
+            work.waiting.append((files.id, "no prompt.md yet: run prepare"))
             continue
         if not state.prompt_current():
             work.blocked.append((files.id, "prompt.md is stale (raw.json changed): run prepare"))
@@ -131,9 +130,7 @@ def process_work(ctx: Context) -> Work:
         if not ctx.room(len(work.dispatch)):
             continue
         history = resume_history(state) if use == "resume" else ()
-        work.dispatch.append(
-            WorkItem(files, row, model, request_from_prompt(state.prompt_meta), history)
-        )
+        work.dispatch.append(WorkItem(files, row, model, request_from_prompt(state.prompt_meta), history))
     return work
 
 

@@ -90,9 +90,7 @@ def _default_name(env: Mapping[str, str]) -> str:
     )
 
 
-def create_provider(
-    name: str | None, *, env: Mapping[str, str] | None = None, **options: Any
-) -> Provider:
+def create_provider(name: str | None, *, env: Mapping[str, str] | None = None, **options: Any) -> Provider:
     """The provider called ``name`` (``None``: Anthropic when a key is set), built from ``env``.
 
     Raises :class:`BadInputError` (exit 2) for an unknown name or when no

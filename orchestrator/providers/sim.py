@@ -68,9 +68,7 @@ class SimProvider(Provider):
     def _provider(self) -> AnthropicProvider:
         if self._inner is None:
             url = self._url or self._start_server()
-            self._inner = AnthropicProvider(
-                api_key=self._api_key, base_url=url, timeout=self._timeout
-            )
+            self._inner = AnthropicProvider(api_key=self._api_key, base_url=url, timeout=self._timeout)
         return self._inner
 
     def _start_server(self) -> str:

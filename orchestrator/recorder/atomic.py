@@ -7,13 +7,15 @@ the target's name; the folder is fsynced so the rename itself survives a
 power cut. The target's real path is written (a symlink stays a symlink), its
 mode is kept, and a new file gets ``0o644`` minus the umask.
 
-:func:`replace_if_unchanged` adds a compare-and-swap for files someone else
-may edit at the same time (the plan, which the user keeps editing). On Linux
-it swaps the two names with ``renameat2(RENAME_EXCHANGE)``, then inspects
-what it swapped out: if that is not what the caller expected, someone saved
-in between, and their bytes are handed back to be merged instead of being
-lost. Elsewhere it compares just before ``os.replace``, which leaves a window
-of microseconds.
+:func:`replace_if_unchanged` adds a compare-and-swap for a file someone else
+may save at the same time (the plan, which the user keeps editing): the new
+content goes in only if the file still holds what the caller computed it
+from. On Linux the names are swapped with ``renameat2(RENAME_EXCHANGE)``, and
+what was swapped out is compared afterwards: if someone saved in between,
+their file is swapped straight back (microseconds later) and the caller
+starts again from a fresh read, so their save is never lost. Elsewhere the
+file is compared just before ``os.replace``, which leaves a window of
+microseconds in which a save can be overwritten.
 """
 
 from __future__ import annotations
@@ -25,9 +27,9 @@ import os
 import secrets
 import stat
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
 from pathlib import Path
 
 NEW_FILE_MODE = 0o644
@@ -60,58 +62,55 @@ def atomic_write(path: Path | str, data: bytes) -> Path:
     return target
 
 
-@dataclass(frozen=True)
-class Swap:
-    """Outcome of :func:`replace_if_unchanged`.
+def replace_if_unchanged(path: Path | str, data: bytes, expected: bytes | None) -> bool:
+    """Write ``data`` to ``path`` if it still holds ``expected`` (``None``: does not exist).
 
-    ``ok``: the file held what was expected and now holds the new data.
-    Otherwise ``found`` is what the file held instead (``None``: absent), and
-    ``written`` says whether the new data is in place anyway (after an
-    exchange): then the caller must merge its change into ``found`` and try
-    again expecting its own data, or the other writer's bytes stay lost.
+    Returns False, with the file as the other writer left it, when it did
+    not: read it again, redo the change, and retry.
     """
-
-    ok: bool
-    found: bytes | None = None
-    written: bool = False
-
-
-def replace_if_unchanged(path: Path | str, data: bytes, expected: bytes | None) -> Swap:
-    """Write ``data`` to ``path`` if it still holds ``expected`` (``None``: does not exist)."""
     target = real_path(path)
+    exchanged = False
     with _staged(target, data) as temp:
         if expected is None:
-            outcome = _create_exclusive(temp, target)
+            done = _create_exclusive(temp, target)
         elif _exchange(temp, target):
-            found = temp.read_bytes()
-            outcome = Swap(True) if found == expected else Swap(False, found, written=True)
+            exchanged = True
+            done = _keep_or_swap_back(temp, target, data, expected)
         else:
-            outcome = _replace_after_compare(temp, target, expected)
-    if outcome.ok or outcome.written:
+            done = _replace_after_compare(temp, target, expected)
+    if done or exchanged:
         fsync_dir(target.parent)
-    return outcome
+    return done
 
 
-def _create_exclusive(temp: Path, target: Path) -> Swap:
+def _keep_or_swap_back(temp: Path, target: Path, data: bytes, expected: bytes) -> bool:
+    """After an exchange: keep it if we displaced ``expected``, else restore what we displaced."""
+    if temp.read_bytes() == expected:
+        return True
+    _exchange(temp, target)
+    if temp.read_bytes() != data:  # yet another save landed in between: it is the newest
+        _exchange(temp, target)
+    return False
+
+
+def _create_exclusive(temp: Path, target: Path) -> bool:
     """Give ``temp`` the name ``target`` only if nothing has that name yet."""
     try:
         os.link(temp, target)
     except FileExistsError:
-        return Swap(False, _read_or_none(target))
-    except OSError:  # no hard links on this file system: compare, then rename
-        found = _read_or_none(target)
-        if found is not None:
-            return Swap(False, found)
+        return False
+    except OSError:  # no hard links on this file system: check, then rename
+        if target.exists():
+            return False
         os.replace(temp, target)
-    return Swap(True)
+    return True
 
 
-def _replace_after_compare(temp: Path, target: Path, expected: bytes) -> Swap:
-    found = _read_or_none(target)
-    if found != expected:
-        return Swap(False, found)
+def _replace_after_compare(temp: Path, target: Path, expected: bytes) -> bool:
+    if _read_or_none(target) != expected:
+        return False
     os.replace(temp, target)
-    return Swap(True)
+    return True
 
 
 def _read_or_none(path: Path) -> bytes | None:
@@ -124,10 +123,9 @@ def _read_or_none(path: Path) -> bytes | None:
 @contextmanager
 def _staged(target: Path, data: bytes) -> Iterator[Path]:
     """A fsynced temporary copy of ``data`` beside ``target``, removed afterwards if still there."""
-    temp = target.with_name(f"{temp_name_prefix(target)}{secrets.token_hex(6)}{_TEMP_SUFFIX}")
-    fd = os.open(
-        temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), NEW_FILE_MODE
-    )
+    name = f"{temp_name_prefix(target)}{os.getpid()}-{secrets.token_hex(6)}{_TEMP_SUFFIX}"
+    temp = target.with_name(name)
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), NEW_FILE_MODE)
     try:
         try:
             _copy_owner_and_mode(fd, target)
@@ -202,17 +200,32 @@ def _renameat2() -> Callable[..., int] | None:
     return found
 
 
-def remove_stale_temps(target: Path) -> int:
-    """Delete temporary files a killed writer left beside ``target``; return how many.
+def remove_stale_temps(target: Path, *, max_age: float = 3600.0) -> int:
+    """Delete temporary files that dead writers left beside ``target``; return how many.
 
-    Only safe while holding the lock that serialises writers of ``target``.
+    A temporary file is named after the process writing it, so one is stale
+    when that process no longer exists (or, for a pid reused or on another
+    host, when it is older than ``max_age`` seconds). A live writer's file is
+    never touched.
     """
     prefix = temp_name_prefix(target)
     removed = 0
     for entry in target.parent.glob(f"{prefix}*{_TEMP_SUFFIX}"):
-        middle = entry.name[len(prefix) : -len(_TEMP_SUFFIX)]
-        if len(middle) == 12 and all(c in "0123456789abcdef" for c in middle):
-            with suppress(FileNotFoundError):
+        pid, _, token = entry.name[len(prefix) : -len(_TEMP_SUFFIX)].partition("-")
+        if not (pid.isdigit() and len(token) == 12):
+            continue
+        with suppress(FileNotFoundError):
+            if not _alive(int(pid)) or time.time() - entry.stat().st_mtime > max_age:
                 entry.unlink()
                 removed += 1
     return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

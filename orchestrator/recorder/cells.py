@@ -86,9 +86,7 @@ def apply_statuses(
 def locate(plan: Plan, key: Key, filename: str) -> tuple[Phase, Row] | str:
     """The one row at ``key`` naming ``filename``, or why there is none."""
     number, row_id = key
-    candidates = [
-        (p, r) for p in plan.phases if p.number == number for r in p.rows if r.id == row_id
-    ]
+    candidates = [(p, r) for p in plan.phases if p.number == number for r in p.rows if r.id == row_id]
     if not candidates:
         return "row not found in the plan (removed or renumbered?)"
     same = [c for c in candidates if c[1].filename == filename]
@@ -99,9 +97,7 @@ def locate(plan: Plan, key: Key, filename: str) -> tuple[Phase, Row] | str:
     return same[0]
 
 
-def _refusal(
-    lines: list[str], phase: Phase, row: Row, wanted: str, guard: Guard | None
-) -> str | None:
+def _refusal(lines: list[str], phase: Phase, row: Row, wanted: str, guard: Guard | None) -> str | None:
     if row.status not in WRITABLE:
         shown = repr(row.status_text) if row.status_text else "empty"
         return f"Status is {shown}, not one the tool writes; left as written"

@@ -38,9 +38,7 @@ def cell_at(line: str, column: int) -> CellSpan | None:
     return cells[column] if column < len(cells) else None
 
 
-def rewrite_column(
-    lines: list[str], table: TableLines, column: int, values: Mapping[int, str]
-) -> None:
+def rewrite_column(lines: list[str], table: TableLines, column: int, values: Mapping[int, str]) -> None:
     """Set ``column`` of the lines in ``values`` (line index -> escaped cell text), in place.
 
     Every line in ``values`` must have that cell (see :func:`cell_at`).
@@ -61,8 +59,9 @@ def aligned_width(lines: list[str], table: TableLines, column: int) -> int | Non
     """The column's common width if the table pads it to one, else None.
 
     Equal widths alone can be chance in a compact table (``| Path |`` over
-    ``| a.md |``), so there must also be padding beyond one space somewhere,
-    or a delimiter cell of that same width, as formatters write.
+    ``| a.md |``), so there must also be proof of padding: texts of different
+    lengths in cells of one width, padding beyond one space, or a delimiter
+    cell of that same width, as formatters write.
     """
     raws: list[str] = []
     for index in table.content:
@@ -77,7 +76,9 @@ def aligned_width(lines: list[str], table: TableLines, column: int) -> int | Non
     delimiter = cell_at(lines[table.delimiter], column)
     if delimiter is not None and delimiter.end - delimiter.start == width:
         return width
-    padded = any(sum(_margins(raw)) > 2 for raw in raws if raw.strip())
+    filled = [raw for raw in raws if raw.strip()]
+    lengths = {len(raw.strip()) for raw in filled}
+    padded = len(lengths) > 1 or any(sum(_margins(raw)) > 2 for raw in filled)
     return width if padded else None
 
 
@@ -114,9 +115,7 @@ def alignment(delimiter_cell: str) -> str:
     return "left"
 
 
-def _rewrite_aligned(
-    lines: list[str], table: TableLines, column: int, values: Mapping[int, str], width: int
-) -> None:
+def _rewrite_aligned(lines: list[str], table: TableLines, column: int, values: Mapping[int, str], width: int) -> None:
     raws = {}
     for i in table.content:
         span = cell_at(lines[i], column)
@@ -140,9 +139,7 @@ def _rewrite_aligned(
         lines[i] = _splice(lines[i], span, new_raw)
     if delta and delimiter is not None and delimiter.end - delimiter.start == width:
         line = lines[table.delimiter]
-        lines[table.delimiter] = _splice(
-            line, delimiter, _more_dashes(line[delimiter.start : delimiter.end], delta)
-        )
+        lines[table.delimiter] = _splice(line, delimiter, _more_dashes(line[delimiter.start : delimiter.end], delta))
 
 
 def _fixed_margins(margins: list[tuple[int, int]], align: str) -> tuple[int, int]:

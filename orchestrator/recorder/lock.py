@@ -109,9 +109,7 @@ class PlanLock:
     blocks until the holder finishes (or ``timeout`` seconds pass).
     """
 
-    def __init__(
-        self, plan_path: Path | str, *, wait: bool = False, timeout: float | None = None
-    ) -> None:
+    def __init__(self, plan_path: Path | str, *, wait: bool = False, timeout: float | None = None) -> None:
         self.plan_path = real_path(plan_path)
         self.path = lock_path_for(plan_path)
         self.owner_path = owner_path_for(plan_path)

@@ -12,7 +12,7 @@ Ctrl-C during that flush is held until it ends).
 Each write re-reads the file, applies the pending changes to what is there
 now (the user may have edited it), and replaces it only if it still holds
 what was read (:func:`~orchestrator.recorder.atomic.replace_if_unchanged`);
-otherwise the changes are applied again to the newer text.
+otherwise it reads again and re-applies the changes to the newer text.
 """
 
 from __future__ import annotations
@@ -236,60 +236,45 @@ class Recorder:
 
     def _write_plan(self, batch: _Batch) -> None:
         path = self.plan_path
-        base = self._read(path)
-        expected: bytes | None = base
         for _ in range(MAX_ATTEMPTS):
+            base = self._read(path)
             text = _decode(base, path)
             update = apply_plan_updates(text, path, batch.statuses, batch.notes, self._known)
             self._tracking_path = update.plan.tracking_file_path()
-            new = update.text.encode("utf-8")
-            found = self._swap(path, new, base, expected)
-            if found is None:
+            if self._swap(path, update.text.encode("utf-8"), base):
                 self._known = update.text
                 self._note_results(update.recorded, update.skipped)
                 return
-            if found[0] is None:
-                raise RecordError("the plan was deleted while recording", path=path)
-            base, expected = found[0], found[1]
         raise _busy(path)
 
     def _write_tracking(self, batch: _Batch) -> None:
-        path = (
-            self._tracking_path
-            or parse_plan(self._known or "", self.plan_path).tracking_file_path()
-        )
+        path = self._tracking_path
+        if path is None:
+            path = parse_plan(self._known or "", self.plan_path).tracking_file_path()
         path.parent.mkdir(parents=True, exist_ok=True)
-        base = expected = _read_optional(path)
         entries = list(batch.entries.values())
         for _ in range(MAX_ATTEMPTS):
+            base = _read_optional(path)
             text = None if base is None else _decode(base, path)
-            new = register_entries(text, entries, path).encode("utf-8")
-            found = self._swap(path, new, base, expected)
-            if found is None:
+            if self._swap(path, register_entries(text, entries, path).encode("utf-8"), base):
                 with self._wake:
                     self._registered.update((e.key(), e.path) for e in entries)
                 return
-            base, expected = found
         raise _busy(path)
 
-    def _swap(
-        self, path: Path, new: bytes, base: bytes | None, expected: bytes | None
-    ) -> tuple[bytes | None, bytes | None] | None:
-        """Write ``new`` computed from ``base``; None when done, else the next (base, expected)."""
-        if new == base and expected == base:
-            return None
+    def _swap(self, path: Path, new: bytes, base: bytes | None) -> bool:
+        """Replace ``base`` with ``new``; False if someone else changed the file meanwhile."""
+        if new == base:
+            return True
         try:
-            swap = replace_if_unchanged(path, new, expected)
+            done = replace_if_unchanged(path, new, base)
         except OSError as exc:
             raise RecordError(f"cannot write: {exc.strerror or exc}", path=path) from exc
-        if swap.ok:
+        if done:
             with self._wake:
                 self._writes += 1
                 self._bytes += len(new)
-            return None
-        if swap.found is None and base is not None:
-            raise RecordError("the file was deleted while recording", path=path)
-        return swap.found, (new if swap.written else swap.found)
+        return done
 
     def _note_results(self, recorded: list[Key], skipped: list[tuple[int, str, str]]) -> None:
         with self._wake:
@@ -321,9 +306,7 @@ def _decode(data: bytes, path: Path) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
-        raise RecordError(
-            "the file is not valid UTF-8", path=path, hint="save it as UTF-8"
-        ) from None
+        raise RecordError("the file is not valid UTF-8", path=path, hint="save it as UTF-8") from None
 
 
 def _busy(path: Path) -> RecordError:

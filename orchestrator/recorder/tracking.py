@@ -111,9 +111,7 @@ def relative_path(path: Path, base_dir: Path) -> str:
         return Path(absolute).as_posix()
 
 
-def register_entries(
-    text: str | None, entries: Sequence[TrackingEntry], tracking_path: Path
-) -> str:
+def register_entries(text: str | None, entries: Sequence[TrackingEntry], tracking_path: Path) -> str:
     """The tracking file's new text with ``entries`` registered (``text=None``: no file yet)."""
     records = [entry.fields(tracking_path.parent) for entry in entries]
     if tracking_path.suffix.lower() in MARKDOWN_SUFFIXES:

@@ -100,9 +100,7 @@ def _entry_list(data: Any, where: Path) -> CommentedSeq:
 def _upsert(entries: CommentedSeq, record: dict[str, object]) -> None:
     wanted = str(record["path"])
     for item in entries:
-        if isinstance(item, CommentedMap) and any(
-            same_path(item.get(k), wanted) for k in PATH_KEYS
-        ):
+        if isinstance(item, CommentedMap) and any(same_path(item.get(k), wanted) for k in PATH_KEYS):
             _update(item, record)
             return
     entries.append(CommentedMap((k, v) for k, v in record.items() if v is not None))

@@ -127,8 +127,7 @@ class BatchStore:
                 raise BatchError(
                     400,
                     "invalid_request_error",
-                    f"Batch {batch_id} is still processing; cancel it and wait for it to end "
-                    "before deleting it",
+                    f"Batch {batch_id} is still processing; cancel it and wait for it to end before deleting it",
                 )
             del self._batches[batch_id]
         return {"id": batch_id, "type": "message_batch_deleted"}
@@ -137,9 +136,7 @@ class BatchStore:
         with self._lock:
             batch = self._get(batch_id)
             if batch.status != "ended":
-                raise BatchError(
-                    400, "invalid_request_error", f"Batch {batch_id} has not finished processing"
-                )
+                raise BatchError(400, "invalid_request_error", f"Batch {batch_id} has not finished processing")
             lines = [json.dumps(r, separators=(",", ":")) for r in batch.results]
         return "".join(line + "\n" for line in lines).encode()
 

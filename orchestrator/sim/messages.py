@@ -126,9 +126,7 @@ def sse_stream(message: Mapping[str, Any], chunk_chars: int = 200) -> bytes:
     ]
     for i in range(0, len(text), chunk_chars):
         delta = {"type": "text_delta", "text": text[i : i + chunk_chars]}
-        events.append(
-            ("content_block_delta", {"type": "content_block_delta", "index": 0, "delta": delta})
-        )
+        events.append(("content_block_delta", {"type": "content_block_delta", "index": 0, "delta": delta}))
     events += [
         ("content_block_stop", {"type": "content_block_stop", "index": 0}),
         (
@@ -145,6 +143,5 @@ def sse_stream(message: Mapping[str, Any], chunk_chars: int = 200) -> bytes:
         ("message_stop", {"type": "message_stop"}),
     ]
     return "".join(
-        f"event: {name}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
-        for name, data in events
+        f"event: {name}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n" for name, data in events
     ).encode()

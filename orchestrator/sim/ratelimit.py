@@ -68,6 +68,7 @@ class Decision:
     allowed: bool
     retry_after_s: float
     states: dict[str, BucketState]  # keyed "requests", "input-tokens", "output-tokens"
+    blocked: tuple[str, ...] = ()  # the buckets that refused
 
 
 class RateLimiter:
@@ -100,13 +101,14 @@ class RateLimiter:
         """Take one request and its input tokens, or refuse with the wait needed."""
         costs = {"requests": 1.0, "input-tokens": float(input_tokens), "output-tokens": 1.0}
         with self._lock:
-            waits = [b.wait_for(costs[name]) for name, b in self._buckets.items()]
-            wait = max(waits, default=0.0)
+            waits = {name: b.wait_for(costs[name]) for name, b in self._buckets.items()}
+            wait = max(waits.values(), default=0.0)
             if wait <= 0.0:
                 for name, bucket in self._buckets.items():
                     if name != "output-tokens":
                         bucket.take(costs[name])
-            return Decision(wait <= 0.0, wait, self._states())
+            blocked = tuple(name for name, w in waits.items() if w > 0.0)
+            return Decision(wait <= 0.0, wait, self._states(), blocked)
 
     def charge_output(self, output_tokens: int) -> None:
         with self._lock:

@@ -24,9 +24,7 @@ _RULES_MARK = "Follow these content rules: "
 _DETAILS_MARK = "Row details: "
 _NEXT_SENTENCES = (" Row details: ", " Follow these content rules: ", " Write the output to ")
 _ENUM_RES = (
-    re.compile(
-        r"[`'\"]?([\w-]+)[`'\"]?\s+(?:must|should|has to|needs to)\s+be\s+one\s+of:?\s*(.+)", re.I
-    ),
+    re.compile(r"[`'\"]?([\w-]+)[`'\"]?\s+(?:must|should|has to|needs to)\s+be\s+one\s+of:?\s*(.+)", re.I),
     re.compile(r"[`'\"]?([\w-]+)[`'\"]?\s*\((?:must be\s+)?one\s+of:?\s*([^)]+)\)", re.I),
 )
 
@@ -150,8 +148,7 @@ def parse_enums(rules: Sequence[str]) -> dict[str, tuple[str, ...]]:
         for pattern in _ENUM_RES:
             for m in pattern.finditer(rule):
                 values = [
-                    v.strip().strip("`'\".")
-                    for v in re.split(r",\s*(?:or\s+|and\s+)?|\s+or\s+|\s*\|\s*", m.group(2))
+                    v.strip().strip("`'\".") for v in re.split(r",\s*(?:or\s+|and\s+)?|\s+or\s+|\s*\|\s*", m.group(2))
                 ]
                 found = tuple(v for v in values if v)
                 if found:

@@ -113,10 +113,9 @@ class _Exchange:
     def header(self, name: str) -> str:
         return self.handler.headers.get(name, "") or ""
 
-    def send(
-        self, status: int, body: bytes, content_type: str, headers: Headers | None = None
-    ) -> None:
+    def send(self, status: int, body: bytes, content_type: str, headers: Headers | None = None) -> None:
         h = self.handler
+        self.stats.record_response(status)  # before the client can see it, so tests can assert
         h.send_response(status)
         h.send_header("Content-Type", content_type)
         h.send_header("Content-Length", str(len(body)))
@@ -126,7 +125,6 @@ class _Exchange:
         h.end_headers()
         h.wfile.write(body)
         h.wfile.flush()
-        self.stats.record_response(status)
 
     def send_json(self, status: int, obj: Any, headers: Headers | None = None) -> None:
         body = json.dumps(obj, separators=(",", ":")).encode()
@@ -142,10 +140,13 @@ class _Exchange:
 
     def disconnect(self) -> None:
         """Drop the connection without a response (a network failure, as the client sees it)."""
+        self.stats.record_response(0)
         self.handler.close_connection = True
         with contextlib.suppress(OSError):
             self.handler.connection.shutdown(socket.SHUT_RDWR)
-        self.stats.record_response(0)
+
+
+_Route = Callable[[_Exchange, str], None]
 
 
 class _App:
@@ -160,6 +161,17 @@ class _App:
         self.cache = PromptCache(config.cache_min_tokens, config.cache_ttl_s)
         self.limiter = RateLimiter(config.rpm, config.tpm, config.otpm)
         self.batches = BatchStore(self._batch_item, config.batch_delay_ms / 1000)
+        #: (method, path parts after /v1/messages, last part) -> (endpoint name, route)
+        self._routes: dict[tuple[str, int, str], tuple[str, _Route]] = {
+            ("POST", 0, ""): ("messages", self._messages),
+            ("POST", 1, "count_tokens"): ("count_tokens", self._count_tokens),
+            ("POST", 1, "batches"): ("batches.create", self._batch_create),
+            ("GET", 1, "batches"): ("batches.list", self._batch_list),
+            ("GET", 2, ""): ("batches.retrieve", self._batch_retrieve),
+            ("DELETE", 2, ""): ("batches.delete", self._batch_delete),
+            ("POST", 3, "cancel"): ("batches.cancel", self._batch_cancel),
+            ("GET", 3, "results"): ("batches.results", self._batch_results),
+        }
 
     # --- randomness (one seeded RNG, shared and locked) -------------------------
 
@@ -198,29 +210,18 @@ class _App:
             _log.exception("simulator error on %s %s", method, ex.path)
             ex.send_error(_Reply(500, "api_error", f"internal simulator error: {exc!r}"))
 
-    def _route(
-        self, method: str, path: str
-    ) -> tuple[str, Callable[[_Exchange, str], None] | None, str]:
+    def _route(self, method: str, path: str) -> tuple[str, _Route | None, str]:
+        """The endpoint's name, its route (None: not found) and the batch id, if any."""
         parts = path.strip("/").split("/")
         if path == "/health":
             return "health", self._health if method == "GET" else None, ""
         if parts[:2] != ["v1", "messages"]:
             return "unknown", None, ""
         rest = parts[2:]
-        table: dict[tuple[str, int, str], tuple[str, Callable[[_Exchange, str], None]]] = {
-            ("POST", 0, ""): ("messages", self._messages),
-            ("POST", 1, "count_tokens"): ("count_tokens", self._count_tokens),
-            ("POST", 1, "batches"): ("batches.create", self._batch_create),
-            ("GET", 1, "batches"): ("batches.list", self._batch_list),
-            ("GET", 2, ""): ("batches.retrieve", self._batch_retrieve),
-            ("DELETE", 2, ""): ("batches.delete", self._batch_delete),
-            ("POST", 3, "cancel"): ("batches.cancel", self._batch_cancel),
-            ("GET", 3, "results"): ("batches.results", self._batch_results),
-        }
         if len(rest) >= 2 and rest[0] != "batches":
             return "unknown", None, ""
         last = rest[-1] if len(rest) in (1, 3) else ""
-        found = table.get((method, len(rest), last))
+        found = self._routes.get((method, len(rest), last))
         if found is None:
             return "unknown", None, ""
         return found[0], found[1], rest[1] if len(rest) >= 2 else ""
@@ -259,7 +260,7 @@ class _App:
                     raise _Reply(
                         429,
                         "rate_limit_error",
-                        _limit_message(decision.states),
+                        f"Rate limit exceeded ({', '.join(decision.blocked)} per minute)",
                         {**_retry_headers(wait_ms), **headers},
                     )
             time.sleep(self._latency_s())
@@ -378,11 +379,6 @@ class _App:
 
 def _retry_headers(wait_ms: int) -> Headers:
     return {"retry-after": str(max(1, math.ceil(wait_ms / 1000))), "retry-after-ms": str(wait_ms)}
-
-
-def _limit_message(states: Mapping[str, BucketState]) -> str:
-    exhausted = [name for name, s in states.items() if s.remaining < 1] or list(states)
-    return f"Rate limit exceeded ({', '.join(exhausted)} per minute); retry after the time given"
 
 
 def _errored(error_type: str, message: str) -> dict[str, Any]:

@@ -69,9 +69,7 @@ _PHRASES = (
     "Slow or inconsistent results",
     "Rarely needed in small systems",
 )
-_STOP_WORDS = frozenset(
-    {"a", "an", "and", "the", "of", "vs", "versus", "for", "to", "in", "on", "with"}
-)
+_STOP_WORDS = frozenset({"a", "an", "and", "the", "of", "vs", "versus", "for", "to", "in", "on", "with"})
 _FILLER_TAGS = ("overview", "concepts", "reference", "guide", "fundamentals")
 _SUFFIXES = (
     ("ability", "able"),
@@ -191,9 +189,7 @@ def near_miss(value: str, allowed: tuple[str, ...] = ()) -> str:
 # --- front matter ------------------------------------------------------------
 
 
-def _front_matter(
-    ref: Reference, brief: Brief, seed: int, rng: random.Random, *, bad_enum: bool
-) -> str:
+def _front_matter(ref: Reference, brief: Brief, seed: int, rng: random.Random, *, bad_enum: bool) -> str:
     if not ref.front_matter:
         return ""
     lines = ["---"]
@@ -261,10 +257,8 @@ def _scalar_value(value: str, ref_title: str, title: str, rng: random.Random) ->
 
 
 def _scalar_line(entry: FrontMatterEntry, value: str) -> str:
-    if value == entry.value:  # kept from the reference: written as it was
-        quote = entry.quote
-    else:
-        quote = entry.quote or ('"' if _needs_quotes(value) else "")
+    kept = value == entry.value  # kept from the reference: written as it was
+    quote = entry.quote or ("" if kept or not _needs_quotes(value) else '"')
     if quote == '"':
         value = value.replace("\\", "\\\\").replace('"', '\\"')
     elif quote == "'":
@@ -370,9 +364,7 @@ def _list(part: Part, title: str, rng: random.Random) -> str:
     return "\n".join(items)
 
 
-def _prose(
-    title: str, section: str, chars: int, rng: random.Random, paragraph_chars: int = 480
-) -> str:
+def _prose(title: str, section: str, chars: int, rng: random.Random, paragraph_chars: int = 480) -> str:
     """Sentences about ``title`` filling about ``chars`` characters, in paragraphs."""
     pool = [t.format(T=title, S=section.lower()) for t in _SENTENCES if section or "{S}" not in t]
     pool = [p[0].upper() + p[1:] for p in pool]

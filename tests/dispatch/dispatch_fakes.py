@@ -125,9 +125,7 @@ class RecordingHooks:
     events: list[DispatchEvent] = field(default_factory=list)
     on_event_extra: Callable[[DispatchEvent], None] | None = None
 
-    def on_response(
-        self, job: Job, turns: tuple[Turn, ...], result: CallResult, attempt: int
-    ) -> None:
+    def on_response(self, job: Job, turns: tuple[Turn, ...], result: CallResult, attempt: int) -> None:
         self.responses.append((job.key, turns, result, attempt))
 
     def check(self, job: Job, result: CallResult) -> Verdict:

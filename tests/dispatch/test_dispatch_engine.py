@@ -90,9 +90,7 @@ async def test_retry_after_is_honoured() -> None:
 
 
 async def test_timeouts_are_retried_exactly_three_times_then_the_job_fails() -> None:
-    provider = ScriptedProvider(
-        default=Step(error=ProviderTimeout("connection failed or timed out"))
-    )
+    provider = ScriptedProvider(default=Step(error=ProviderTimeout("connection failed or timed out")))
     hooks = RecordingHooks()
     report = await dispatch([make_job("0000")], provider, hooks, settings())
     assert len(provider.calls) == 4
@@ -162,9 +160,7 @@ async def test_repair_turn_continues_the_same_conversation_with_the_validator_me
 
 async def test_a_job_that_keeps_failing_ends_with_the_last_failures() -> None:
     provider = ScriptedProvider(default=Step(text="always bad"))
-    report = await dispatch(
-        [make_job("0000")], provider, RecordingHooks(), settings(repair_attempts=2)
-    )
+    report = await dispatch([make_job("0000")], provider, RecordingHooks(), settings(repair_attempts=2))
     outcome = report.outcomes[0]
     assert len(provider.calls) == 3 and outcome.calls == 3 and outcome.repairs == 2
     assert not outcome.ok and outcome.content is None and outcome.error is None
@@ -184,9 +180,7 @@ async def test_truncated_output_is_repaired_without_calling_check() -> None:
 async def test_history_resumes_a_repair_conversation() -> None:
     history = (Turn("assistant", "old draft"), Turn("user", repair_message(["fix it"])))
     provider = ScriptedProvider(default=Step(text="still bad"))
-    report = await dispatch(
-        [make_job("0000", history)], provider, RecordingHooks(), settings(repair_attempts=2)
-    )
+    report = await dispatch([make_job("0000", history)], provider, RecordingHooks(), settings(repair_attempts=2))
     assert provider.calls[0].turns[1:] == history
     assert len(provider.calls) == 2, "one repair was already used in the earlier run"
     assert report.outcomes[0].repairs == 2
@@ -210,9 +204,7 @@ async def test_max_cost_stops_new_dispatch() -> None:
 
 async def test_earlier_spend_counts_towards_max_cost() -> None:
     provider = ScriptedProvider()
-    report = await dispatch(
-        make_jobs(2), provider, RecordingHooks(), settings(max_cost=1.0), spent_before=1.0
-    )
+    report = await dispatch(make_jobs(2), provider, RecordingHooks(), settings(max_cost=1.0), spent_before=1.0)
     assert provider.calls == [] and report.stopped == "max_cost" and len(report.not_started) == 2
 
 
@@ -223,9 +215,7 @@ async def test_stop_event_lets_in_flight_calls_finish() -> None:
     asyncio.get_running_loop().call_later(0.05, stop.set)
     report = await dispatch(make_jobs(10), provider, hooks, settings(workers=2), stop=stop)
     assert report.stopped == "interrupted"
-    assert [o.key for o in report.outcomes] == ["0000", "0001"] and all(
-        o.ok for o in report.outcomes
-    )
+    assert [o.key for o in report.outcomes] == ["0000", "0001"] and all(o.ok for o in report.outcomes)
     assert report.not_started == [f"{i:04d}" for i in range(2, 10)]
     assert len(provider.calls) == 2 and "interrupted" in hooks.kinds()
 
@@ -235,9 +225,7 @@ async def test_stop_event_cancels_in_flight_calls_after_the_grace_period() -> No
     stop = asyncio.Event()
     asyncio.get_running_loop().call_later(0.05, stop.set)
     started = time.monotonic()
-    report = await dispatch(
-        make_jobs(4), provider, RecordingHooks(), settings(workers=2, grace_s=0.1), stop=stop
-    )
+    report = await dispatch(make_jobs(4), provider, RecordingHooks(), settings(workers=2, grace_s=0.1), stop=stop)
     assert time.monotonic() - started < 1.0
     assert report.stopped == "interrupted" and report.outcomes == []
     assert report.unfinished == ["0000", "0001"] and report.not_started == ["0002", "0003"]
@@ -264,9 +252,7 @@ async def test_a_bug_in_a_hook_propagates_and_is_not_retried() -> None:
 
 async def test_duplicate_keys_are_refused() -> None:
     with pytest.raises(ValueError, match="unique"):
-        await dispatch(
-            [make_job("0001"), make_job("0001")], ScriptedProvider(), RecordingHooks(), settings()
-        )
+        await dispatch([make_job("0001"), make_job("0001")], ScriptedProvider(), RecordingHooks(), settings())
 
 
 async def test_empty_job_list() -> None:

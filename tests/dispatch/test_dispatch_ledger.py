@@ -50,9 +50,7 @@ async def test_lines_are_written_as_attempts_happen(tmp_path: Path) -> None:
     ledger = Ledger(tmp_path / "ledger.jsonl")
     seen: list[int] = []
     hooks = RecordingHooks()
-    hooks.on_event_extra = lambda e: (
-        seen.append(len(list(ledger.entries()))) if e.kind == "started" else None
-    )
+    hooks.on_event_extra = lambda e: seen.append(len(list(ledger.entries()))) if e.kind == "started" else None
     provider = ScriptedProvider()
     await dispatch(
         [make_job("0000"), make_job("0001")],

@@ -75,9 +75,7 @@ def start_sim() -> Iterator[Callable[..., SimServer]]:
         server.stop()
 
 
-async def call_with(
-    server: SimServer, key: str = "sk-test", req: CallRequest | None = None
-) -> CallResult:
+async def call_with(server: SimServer, key: str = "sk-test", req: CallRequest | None = None) -> CallResult:
     provider = AnthropicProvider(api_key=key, base_url=server.url)
     try:
         return await provider.call(req or request())
@@ -107,9 +105,7 @@ async def test_a_429_becomes_rate_limited_with_retry_after_from_the_ms_header(
 
 
 @pytest.mark.parametrize(("fault", "status"), [("p529", 529), ("p500", 500)])
-async def test_529_and_500_become_overloaded(
-    start_sim: Callable[..., SimServer], fault: str, status: int
-) -> None:
+async def test_529_and_500_become_overloaded(start_sim: Callable[..., SimServer], fault: str, status: int) -> None:
     with pytest.raises(Overloaded) as caught:
         await call_with(start_sim(**{fault: 1.0}))
     assert caught.value.status == status and caught.value.retryable
@@ -145,9 +141,7 @@ SDK_CLASSES: dict[int, type[anthropic.APIStatusError]] = {
 }
 
 
-def sdk_error(
-    status: int, error_code: str | None = None, **headers: str
-) -> anthropic.APIStatusError:
+def sdk_error(status: int, error_code: str | None = None, **headers: str) -> anthropic.APIStatusError:
     """The exception the SDK raises for such a response (built with its public constructors)."""
     details = {"error_code": error_code} if error_code else None
     body = {"type": "error", "error": {"type": "x_error", "message": "m", "details": details}}
@@ -212,9 +206,7 @@ async def test_second_call_reads_the_shared_prefix_from_the_cache(
         counted = await provider.count_tokens(request("Consensus"))
     finally:
         await provider.aclose()
-    assert (
-        first.usage.cache_creation_input_tokens > 1024 and first.usage.cache_read_input_tokens == 0
-    )
+    assert first.usage.cache_creation_input_tokens > 1024 and first.usage.cache_read_input_tokens == 0
     assert second.usage.cache_read_input_tokens == first.usage.cache_creation_input_tokens
     assert second.usage.input_tokens < 100
     assert counted == second.usage.total_input
@@ -260,9 +252,7 @@ class DocumentHooks:
     def __init__(self) -> None:
         self.repairs_seen = 0
 
-    def on_response(
-        self, job: Job, turns: tuple[Turn, ...], result: CallResult, attempt: int
-    ) -> None:
+    def on_response(self, job: Job, turns: tuple[Turn, ...], result: CallResult, attempt: int) -> None:
         self.repairs_seen += len(turns) > 1
 
     def check(self, job: Job, result: CallResult) -> Verdict:

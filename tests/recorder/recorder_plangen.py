@@ -42,11 +42,6 @@ class GenTable:
     aligned: bool
     rows: list[GenRow] = field(default_factory=list)
 
-    @property
-    def status_aligned(self) -> bool:
-        """Whether the Status column (the last) is padded to a common width."""
-        return self.aligned and self.outer == "both"
-
 
 @dataclass
 class GenPlan:

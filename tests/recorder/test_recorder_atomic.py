@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -45,48 +47,67 @@ def test_symlink_stays_a_link_and_its_target_is_written(tmp_path: Path) -> None:
     assert real.read_bytes() == b"new"
 
 
-def test_swap_refuses_when_the_file_changed(tmp_path: Path) -> None:
+def test_swap_refuses_when_the_file_changed_and_leaves_their_bytes(tmp_path: Path) -> None:
     target = tmp_path / "plan.md"
     target.write_bytes(b"user edit")
-    outcome = replace_if_unchanged(target, b"ours", expected=b"what we read")
-    assert not outcome.ok
-    assert outcome.found == b"user edit"
-    if outcome.written:  # exchanged: our bytes are in place, theirs handed back
-        assert target.read_bytes() == b"ours"
-    else:
-        assert target.read_bytes() == b"user edit"
-    assert sorted(os.listdir(tmp_path)) == ["plan.md"]
+    assert not replace_if_unchanged(target, b"ours", expected=b"what we read")
+    assert target.read_bytes() == b"user edit"
+    assert os.listdir(tmp_path) == ["plan.md"]
+    assert replace_if_unchanged(target, b"ours", expected=b"user edit")
+    assert target.read_bytes() == b"ours"
 
 
-def test_swap_without_exchange_support_compares_then_replaces(
+def test_save_landing_between_exchange_and_swap_back_is_restored(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    if atomic._renameat2() is None:
+        pytest.skip("no renameat2 here")
+    target = tmp_path / "plan.md"
+    target.write_bytes(b"first save")
+    real_exchange = atomic._exchange
+    calls: list[int] = []
+
+    def exchange_with_a_save(a: Path, b: Path) -> bool:
+        calls.append(1)
+        done = real_exchange(a, b)
+        if len(calls) == 1:  # another save right after our exchange
+            b.write_bytes(b"second save")
+        return done
+
+    monkeypatch.setattr(atomic, "_exchange", exchange_with_a_save)
+    assert not replace_if_unchanged(target, b"ours", expected=b"stale")
+    assert target.read_bytes() == b"second save"
+    assert len(calls) == 3
+
+
+def test_swap_without_exchange_support_compares_then_replaces(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(atomic, "_exchange", lambda a, b: False)
     target = tmp_path / "plan.md"
     target.write_bytes(b"user edit")
-    assert replace_if_unchanged(target, b"ours", b"old") == atomic.Swap(False, b"user edit")
+    assert not replace_if_unchanged(target, b"ours", b"old")
     assert target.read_bytes() == b"user edit"
-    assert replace_if_unchanged(target, b"ours", b"user edit").ok
+    assert replace_if_unchanged(target, b"ours", b"user edit")
     assert target.read_bytes() == b"ours"
 
 
 def test_swap_creates_only_if_absent(tmp_path: Path) -> None:
     target = tmp_path / "tracking.yaml"
-    assert replace_if_unchanged(target, b"a", None).ok
-    outcome = replace_if_unchanged(target, b"b", None)
-    assert (outcome.ok, outcome.found) == (False, b"a")
+    assert replace_if_unchanged(target, b"a", None)
+    assert not replace_if_unchanged(target, b"b", None)
     assert target.read_bytes() == b"a"
 
 
-def test_stale_temps_are_removed_but_nothing_else(tmp_path: Path) -> None:
+def test_only_temps_of_dead_writers_are_removed(tmp_path: Path) -> None:
     target = tmp_path / "plan.md"
     target.write_text("x")
-    stale = tmp_path / ".plan.md.0123456789ab.tmp"
-    stale.write_text("partial")
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    stale = tmp_path / f".plan.md.{dead.stdout.strip()}-0123456789ab.tmp"
+    live = tmp_path / f".plan.md.{os.getpid()}-0123456789ab.tmp"
     other = tmp_path / ".plan.md.notours.tmp"
-    other.write_text("keep")
+    for path in (stale, live, other):
+        path.write_text("partial")
     assert remove_stale_temps(target) == 1
-    assert not stale.exists() and other.exists()
+    assert not stale.exists() and live.exists() and other.exists()
 
 
 def test_failed_write_leaves_no_temp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -24,9 +24,7 @@ def test_compact_row_changes_only_its_status_word() -> None:
 
 
 def test_unknown_row_and_changed_filename_are_skipped_with_reasons() -> None:
-    new, skipped = set_statuses(
-        GLOSSARY, {(1, "42"): ("x.md", "complete"), (1, "3"): ("renamed.md", "complete")}
-    )
+    new, skipped = set_statuses(GLOSSARY, {(1, "42"): ("x.md", "complete"), (1, "3"): ("renamed.md", "complete")})
     assert new == GLOSSARY
     reasons = {row: reason for _, row, reason in skipped}
     assert "not found" in reasons["42"]
@@ -39,7 +37,10 @@ def test_phase_number_is_part_of_identity() -> None:
 
 
 def test_user_status_such_as_skipped_is_left_alone() -> None:
-    text = GLOSSARY.replace("| 4 | Fencing Token | fencing-token.md | haiku | pending |", "| 4 | Fencing Token | fencing-token.md | haiku | skipped |")
+    text = GLOSSARY.replace(
+        "| 4 | Fencing Token | fencing-token.md | haiku | pending |",
+        "| 4 | Fencing Token | fencing-token.md | haiku | skipped |",
+    )
     new, skipped = set_statuses(text, {(1, "4"): ("fencing-token.md", "complete")})
     assert new == text
     assert "'skipped'" in skipped[0][2]
@@ -53,7 +54,12 @@ def test_only_durable_states_can_be_written(status: str) -> None:
 
 @pytest.mark.parametrize(
     ("values", "expected"),
-    [(["Pending", "Complete", "pending"], "Complete"), (["PENDING"], "COMPLETE"), (["pending"], "complete"), ([], "complete")],
+    [
+        (["Pending", "Complete", "pending"], "Complete"),
+        (["PENDING"], "COMPLETE"),
+        (["pending"], "complete"),
+        ([], "complete"),
+    ],
 )
 def test_case_style_follows_the_plan(values: list[str], expected: str) -> None:
     assert case_style(values)("complete") == expected
@@ -68,7 +74,9 @@ def test_written_value_uses_the_plans_case() -> None:
 def test_crlf_bom_and_trailing_spaces_survive() -> None:
     text = "\ufeff" + GLOSSARY.replace("\n", "  \r\n")
     new, _ = set_statuses(text, {(1, "2"): ("quorum.md", "complete")})
-    assert new == text.replace("| 2 | Quorum | quorum.md | haiku | pending |", "| 2 | Quorum | quorum.md | haiku | complete |")
+    assert new == text.replace(
+        "| 2 | Quorum | quorum.md | haiku | pending |", "| 2 | Quorum | quorum.md | haiku | complete |"
+    )
 
 
 ALIGNED = """## Phase 1
@@ -81,28 +89,23 @@ ALIGNED = """## Phase 1
 
 def test_aligned_column_is_repadded_in_every_row_and_delimiter() -> None:
     new, _ = set_statuses(ALIGNED, {(1, "1"): ("a.md", "complete")})
-    assert new == """## Phase 1
+    assert (
+        new
+        == """## Phase 1
 | #   | Title  | Filename | Status   |
 | --- | ------ | -------- | -------- |
 | 1   | A \\| B | a.md     | complete |
 | 2   | B      | b.md     | skipped  |
 """
+    )
     assert set_statuses(new, {(1, "1"): ("a.md", "pending")})[0] == new.replace("complete", "pending ")
 
 
 def test_right_aligned_column_pads_on_the_left() -> None:
-    text = (
-        "## Phase 1\n"
-        "| # | Filename |  Status |\n"
-        "|---|----------|--------:|\n"
-        "| 1 | a.md     | pending |\n"
-    )
+    text = "## Phase 1\n| # | Filename |  Status |\n|---|----------|--------:|\n| 1 | a.md     | pending |\n"
     new, _ = set_statuses(text, {(1, "1"): ("a.md", "complete")})
     assert new == (
-        "## Phase 1\n"
-        "| # | Filename |   Status |\n"
-        "|---|----------|---------:|\n"
-        "| 1 | a.md     | complete |\n"
+        "## Phase 1\n| # | Filename |   Status |\n|---|----------|---------:|\n| 1 | a.md     | complete |\n"
     )
 
 
@@ -115,7 +118,10 @@ def test_missing_status_cell_is_reported() -> None:
 
 def test_edit_guard_keeps_a_status_the_user_changed_meanwhile() -> None:
     known = GLOSSARY
-    users = GLOSSARY.replace("| 1 | Idempotency | idempotency.md | haiku | complete |", "| 1 | Idempotency | idempotency.md | haiku | pending |")
+    users = GLOSSARY.replace(
+        "| 1 | Idempotency | idempotency.md | haiku | complete |",
+        "| 1 | Idempotency | idempotency.md | haiku | pending |",
+    )
     update = apply_plan_updates(users, Path("plan.md"), {(1, "1"): ("idempotency.md", "complete")}, {}, known)
     assert update.text == users
     assert "changed in the plan meanwhile" in update.skipped[0][2]

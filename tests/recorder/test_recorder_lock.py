@@ -34,9 +34,8 @@ def plan(tmp_path: Path) -> Path:
 
 
 def test_second_holder_is_refused_with_lock_file_pid_and_command(plan: Path) -> None:
-    with PlanLock(plan):
-        with pytest.raises(LockHeldError) as caught:
-            PlanLock(plan).acquire()
+    with PlanLock(plan), pytest.raises(LockHeldError) as caught:
+        PlanLock(plan).acquire()
     error = caught.value
     assert str(plan) + ".lock" in error.message
     assert f"pid {os.getpid()}" in error.message

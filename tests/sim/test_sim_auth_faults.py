@@ -72,11 +72,11 @@ def test_pdisconnect_raises_connection_error(start_sim: Start) -> None:
 
 def test_faults_follow_the_seed(start_sim: Start) -> None:
     def outcomes(seed: int) -> list[int]:
-        sim = start_sim(seed=seed, p500=0.5)
+        api = client(start_sim(seed=seed, p500=0.5))
         codes = []
         for _ in range(12):
             try:
-                client(sim).messages.create(**params())
+                api.messages.create(**params())
                 codes.append(200)
             except anthropic.InternalServerError:
                 codes.append(500)

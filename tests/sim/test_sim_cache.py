@@ -16,8 +16,7 @@ LONG_REFERENCE = (
     REFERENCE
     + "\n"
     + "\n".join(
-        f"Extra paragraph {i}: " + "words that make the reference long enough to cache. " * 8
-        for i in range(12)
+        f"Extra paragraph {i}: " + "words that make the reference long enough to cache. " * 8 for i in range(12)
     )
 )
 

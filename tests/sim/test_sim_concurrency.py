@@ -32,7 +32,7 @@ async def test_fifty_concurrent_clients(start_sim: Start) -> None:
     elapsed = time.monotonic() - started
     await api.close()
     assert sum(counts) == 250
-    assert elapsed < 3.0  # 5 rounds of ~100 ms when truly concurrent; 25 s if serialised
+    assert elapsed < 5.0  # 5 rounds of ~100 ms when truly concurrent; 25 s if serialised
     snap = sim.stats.snapshot()
     assert snap.messages_created == 250 and snap.responses == {200: 250}
     assert len(snap.request_times) == 250
@@ -41,7 +41,7 @@ async def test_fifty_concurrent_clients(start_sim: Start) -> None:
 async def test_achieved_rate_matches_rpm(start_sim: Start) -> None:
     sim = start_sim(rpm=1200)  # 20 per second, burst 20
     api = anthropic.AsyncAnthropic(api_key="sk-test", base_url=sim.url, max_retries=0)
-    stop_at = time.monotonic() + 1.5
+    stop_at = time.monotonic() + 1.0
 
     async def worker() -> None:
         while time.monotonic() < stop_at:
@@ -54,5 +54,5 @@ async def test_achieved_rate_matches_rpm(start_sim: Start) -> None:
     await asyncio.gather(*(worker() for _ in range(20)))
     await api.close()
     ok = sim.stats.messages_created
-    assert 20 + 20 * 1.5 * 0.8 <= ok <= 20 + 20 * 1.5 + 2, ok
+    assert 20 + 20 * 1.0 * 0.8 <= ok <= 20 + 20 * 1.0 + 2, ok
     assert sim.stats.snapshot().rate_limited > 0

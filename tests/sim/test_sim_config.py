@@ -23,9 +23,7 @@ def test_parses_every_documented_example_key() -> None:
 
 
 def test_extra_keys_and_defaults() -> None:
-    cfg = SimConfig.from_env(
-        " key=sk-abc , batch_delay_ms=10,cache_min_tokens=5,chars_per_token=3.5 "
-    )
+    cfg = SimConfig.from_env(" key=sk-abc , batch_delay_ms=10,cache_min_tokens=5,chars_per_token=3.5 ")
     assert cfg.key == "sk-abc"
     assert cfg.batch_delay_ms == 10 and cfg.cache_min_tokens == 5 and cfg.chars_per_token == 3.5
     default = SimConfig.from_env("")

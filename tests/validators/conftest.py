@@ -53,8 +53,7 @@ def plan_text(rules: tuple[str, ...], checklist: tuple[str, ...], rows: str = ""
     body_rules = "\n".join(f"- {r}" for r in rules)
     body_checks = "\n".join(f"{i}. {c}" for i, c in enumerate(checklist, 1))
     rows = rows or (
-        "| 1 | Idempotency | idempotency.md | haiku | complete |\n"
-        "| 2 | Quorum | quorum.md | haiku | pending |\n"
+        "| 1 | Idempotency | idempotency.md | haiku | complete |\n| 2 | Quorum | quorum.md | haiku | pending |\n"
     )
     return (
         "# Test Plan\n\n## Format Reference\nref/reference.md\n\n## Output Directory\nout/\n\n"

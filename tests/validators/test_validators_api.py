@@ -14,9 +14,7 @@ from orchestrator.errors import PlanError
 from orchestrator.plan.parser import read_plan
 
 
-def test_missing_reference_is_a_located_plan_error(
-    make_plan: Callable[..., Path], tmp_path: Path
-) -> None:
+def test_missing_reference_is_a_located_plan_error(make_plan: Callable[..., Path], tmp_path: Path) -> None:
     plan = make_plan()
     (tmp_path / "ref" / "reference.md").unlink()
     with pytest.raises(PlanError) as caught:
@@ -33,16 +31,12 @@ def test_reference_with_broken_front_matter_is_a_plan_error(make_plan: Callable[
     assert str(caught.value.path).endswith("reference.md")
 
 
-def test_missing_file_reports_file_exists(
-    compiled: Callable[..., CompiledPlan], tmp_path: Path
-) -> None:
+def test_missing_file_reports_file_exists(compiled: Callable[..., CompiledPlan], tmp_path: Path) -> None:
     report = compiled().validate_file(tmp_path / "out" / "nope.md")
     assert [(c.name, c.ok) for c in report.checks] == [("file.exists", False)]
 
 
-def test_non_utf8_file_reports_file_readable(
-    compiled: Callable[..., CompiledPlan], tmp_path: Path
-) -> None:
+def test_non_utf8_file_reports_file_readable(compiled: Callable[..., CompiledPlan], tmp_path: Path) -> None:
     plan = compiled()
     target = tmp_path / "out" / "q.md"
     target.write_bytes(b"---\nterm: caf\xe9\n---\n")
@@ -50,26 +44,16 @@ def test_non_utf8_file_reports_file_readable(
     assert (failure.name, failure.line) == ("file.readable", 2)
 
 
-def test_report_as_dict_shape(
-    compiled: Callable[..., CompiledPlan], good_output: str, tmp_path: Path
-) -> None:
-    data = (
-        compiled()
-        .validate_text(good_output.replace("Consistency", "Nope"), path=tmp_path / "q.md")
-        .as_dict()
-    )
+def test_report_as_dict_shape(compiled: Callable[..., CompiledPlan], good_output: str, tmp_path: Path) -> None:
+    data = compiled().validate_text(good_output.replace("Consistency", "Nope"), path=tmp_path / "q.md").as_dict()
     assert data["ok"] is False and data["path"] == str(tmp_path / "q.md")
     checks = data["checks"]
     assert isinstance(checks, list)
     assert set(checks[0]) == {"name", "ok", "line", "message", "skipped"}
 
 
-def test_failure_messages_are_self_contained(
-    compiled: Callable[..., CompiledPlan], good_output: str
-) -> None:
-    report = compiled().validate_text(
-        good_output.replace("Consistency", "Consistent"), path=Path("q.md")
-    )
+def test_failure_messages_are_self_contained(compiled: Callable[..., CompiledPlan], good_output: str) -> None:
+    report = compiled().validate_text(good_output.replace("Consistency", "Consistent"), path=Path("q.md"))
     assert report.failure_messages() == [
         "line 3: [frontmatter.allowed_values] category: 'Consistent' is not one of "
         "Consistency, Concurrency, Scalability, Reliability (did you mean 'Consistency'?)"
@@ -96,7 +80,5 @@ _CACHE: dict[str, CompiledPlan] = {}
 
 def _shipped() -> CompiledPlan:
     if "g" not in _CACHE:
-        _CACHE["g"] = compile_plan(
-            read_plan(Path(__file__).resolve().parents[2] / "plans" / "glossary.md")
-        )
+        _CACHE["g"] = compile_plan(read_plan(Path(__file__).resolve().parents[2] / "plans" / "glossary.md"))
     return _CACHE["g"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from collections import Counter
 from functools import cache
@@ -14,9 +15,7 @@ from orchestrator.plan.parser import read_plan
 
 REPO = Path(__file__).resolve().parents[2]
 CORPUS = Path(__file__).resolve().parent / "corpus"
-LABELS: list[dict[str, str | None]] = json.loads(
-    (CORPUS / "labels.json").read_text(encoding="utf-8")
-)
+LABELS: list[dict[str, str | None]] = json.loads((CORPUS / "labels.json").read_text(encoding="utf-8"))
 
 
 @cache
@@ -58,23 +57,17 @@ def test_corpus_covers_the_required_defects() -> None:
     assert {"good-crlf", "good-extra-sections", "good-block-list"} <= goods
 
 
-@pytest.mark.parametrize(
-    "entry", [e for e in LABELS if e["defect"] == "good"], ids=lambda e: str(e["file"])
-)
+@pytest.mark.parametrize("entry", [e for e in LABELS if e["defect"] == "good"], ids=lambda e: str(e["file"]))
 def test_good_file_passes(entry: dict[str, str | None]) -> None:
     failed, ok = _validate(entry)
     assert ok, f"{entry['file']} failed {sorted(failed)}"
 
 
-@pytest.mark.parametrize(
-    "entry", [e for e in LABELS if e["defect"] != "good"], ids=lambda e: str(e["file"])
-)
+@pytest.mark.parametrize("entry", [e for e in LABELS if e["defect"] != "good"], ids=lambda e: str(e["file"]))
 def test_defect_is_caught_by_its_check(entry: dict[str, str | None]) -> None:
     failed, ok = _validate(entry)
     assert not ok
-    assert entry["check"] in failed, (
-        f"{entry['file']}: expected {entry['check']}, got {sorted(failed)}"
-    )
+    assert entry["check"] in failed, f"{entry['file']}: expected {entry['check']}, got {sorted(failed)}"
 
 
 @pytest.mark.parametrize(
@@ -88,9 +81,7 @@ def test_defect_is_caught_by_its_check(entry: dict[str, str | None]) -> None:
 def test_extracting_a_chatty_reply_gives_a_passing_file(name: str) -> None:
     entry = next(e for e in LABELS if e["file"] == name)
     extracted = extract_document((CORPUS / name).read_text(encoding="utf-8"))
-    report = _compiled(str(entry["plan"])).validate_text(
-        extracted.content, path=REPO / "output" / "x.md"
-    )
+    report = _compiled(str(entry["plan"])).validate_text(extracted.content, path=REPO / "output" / "x.md")
     assert extracted.notes
     assert report.ok, report.failure_messages()
 
@@ -99,3 +90,14 @@ def test_shipped_references_pass_their_own_plans() -> None:
     for plan in ("plans/glossary.md", "plans/recipes.md"):
         report = _compiled(plan).check_reference()
         assert report.ok, (plan, report.failure_messages())
+
+
+def test_committed_corpus_matches_its_generator() -> None:
+    spec = importlib.util.spec_from_file_location("make_corpus", CORPUS / "make_corpus.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    for folder, (_plan, cases) in module.PLANS.items():
+        for name, (base, mutate, _defect, _check) in cases.items():
+            committed = (CORPUS / folder / f"{name}.md").read_bytes().decode("utf-8")
+            assert committed == mutate(base), f"{folder}/{name}.md is stale: rerun make_corpus.py"

@@ -34,9 +34,7 @@ def linted(make_plan: Callable[..., Path], tmp_path: Path) -> Callable[..., Comp
     program = f"{shlex.quote(sys.executable)} {shlex.quote(str(script))}"
     command = f"{program} {tmp_path / 'seen.txt'} <filepath>"
 
-    def build(
-        trust_plan: bool = True, timeout: float = 10.0, command: str = command
-    ) -> CompiledPlan:
+    def build(trust_plan: bool = True, timeout: float = 10.0, command: str = command) -> CompiledPlan:
         plan = make_plan(checklist=(f"Linter passes: {command}",))
         return compile_plan(read_plan(plan), trust_plan=trust_plan, lint_timeout=timeout)
 
@@ -79,9 +77,7 @@ def test_pre_write_lints_a_temporary_copy_beside_the_output(
     assert check.line == 19
 
 
-def test_final_lints_the_written_file(
-    linted: Callable[..., CompiledPlan], tmp_path: Path, good_output: str
-) -> None:
+def test_final_lints_the_written_file(linted: Callable[..., CompiledPlan], tmp_path: Path, good_output: str) -> None:
     plan = linted()
     target = tmp_path / "out" / "q.md"
     target.write_text(good_output, encoding="utf-8")
@@ -94,19 +90,13 @@ def test_missing_executable_is_a_clear_failure(
     linted: Callable[..., CompiledPlan], tmp_path: Path, good_output: str
 ) -> None:
     plan = linted(command="no-such-linter-xyz scan <filepath>")
-    check = next(
-        c
-        for c in plan.validate_text(good_output, path=tmp_path / "q.md").checks
-        if c.name == "lint.command"
-    )
+    check = next(c for c in plan.validate_text(good_output, path=tmp_path / "q.md").checks if c.name == "lint.command")
     assert not check.ok
     assert "linter executable 'no-such-linter-xyz' was not found on PATH" in check.message
 
 
 def test_time_limit(linted: Callable[..., CompiledPlan], tmp_path: Path, good_output: str) -> None:
-    report = linted(timeout=0.5).validate_text(
-        good_output + "\nSLOW\n", path=tmp_path / "out" / "q.md"
-    )
+    report = linted(timeout=0.5).validate_text(good_output + "\nSLOW\n", path=tmp_path / "out" / "q.md")
     check = next(c for c in report.checks if c.name == "lint.command")
     assert not check.ok and "did not finish within 0.5 s" in check.message
 
@@ -116,7 +106,5 @@ def test_command_is_never_given_to_a_shell(
 ) -> None:
     plan = linted(command="echo hi; touch pwned && touch pwned2 $(touch pwned3) <filepath>")
     report = plan.validate_text(good_output, path=tmp_path / "out" / "q.md")
-    assert next(
-        c for c in report.checks if c.name == "lint.command"
-    ).ok  # echo printed its arguments
+    assert next(c for c in report.checks if c.name == "lint.command").ok  # echo printed its arguments
     assert not list(tmp_path.glob("pwned*"))

@@ -57,9 +57,7 @@ def register(registry):
 """
 
 
-def _points(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, source: str = PLUGIN
-) -> list[EntryPoint]:
+def _points(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, source: str = PLUGIN) -> list[EntryPoint]:
     (tmp_path / "wordplugin.py").write_text(source, encoding="utf-8")
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.delitem(sys.modules, "wordplugin", raising=False)
@@ -91,9 +89,7 @@ def test_third_party_validator_compiles_and_checks_its_own_rule(
 ) -> None:
     registry = build_registry(_points(tmp_path, monkeypatch))
     assert registry.names()[0] == "document.not_fenced"  # built-ins load first
-    plan = compile_plan(
-        read_plan(make_plan(rules=("At most 5 words",), checklist=())), registry=registry
-    )
+    plan = compile_plan(read_plan(make_plan(rules=("At most 5 words",), checklist=())), registry=registry)
     assert plan.explain()[0].checks == ("body.max_words",)
     report = plan.validate_text(good_output, path=tmp_path / "q.md")
     assert report.failed_names() == {"body.max_words"}

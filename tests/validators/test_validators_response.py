@@ -93,6 +93,4 @@ def test_never_invents_content(lines: list[str]) -> None:
     content = extract_document(raw).content
     kept = [line for line in content.split("\n") if line]
     source = iter(raw.split("\n"))
-    assert all(
-        any(line == candidate for candidate in source) for line in kept
-    )  # an ordered subsequence
+    assert all(any(line == candidate for candidate in source) for line in kept)  # an ordered subsequence

@@ -134,9 +134,7 @@ def test_checklist_reference_to_content_rules_reuses_their_values(
     compiled: Callable[..., CompiledPlan],
 ) -> None:
     plan = compiled()
-    enums = [
-        e for e in plan.expectations.of(AllowedValues) if e.source.section == "validation checklist"
-    ]
+    enums = [e for e in plan.expectations.of(AllowedValues) if e.source.section == "validation checklist"]
     assert enums[0].values == ("Consistency", "Concurrency", "Scalability", "Reliability")
 
 
@@ -166,9 +164,7 @@ def test_key_list_with_a_phrase_is_not_machine_checked(
 ) -> None:
     plan = compiled(rules=("Front matter includes term, a short summary, and tags",), checklist=())
     assert "'a short summary' is not a front matter key name" in (plan.unchecked[0].reason or "")
-    assert not [
-        e for e in plan.expectations.of(RequiredKeys) if e.source.section == "content rules"
-    ]
+    assert not [e for e in plan.expectations.of(RequiredKeys) if e.source.section == "content rules"]
 
 
 def test_unordered_sections_rule_only_checks_presence(
@@ -177,9 +173,7 @@ def test_unordered_sections_rule_only_checks_presence(
     plan = compiled(rules=("Sections: Definition, Details",), checklist=())
     report = plan.explain()[0]
     assert report.checks == ("sections.present",)
-    rule = next(
-        e for e in plan.expectations.of(RequiredSections) if e.source.section == "content rules"
-    )
+    rule = next(e for e in plan.expectations.of(RequiredSections) if e.source.section == "content rules")
     assert rule.ordered is False
 
 

@@ -12,9 +12,7 @@ def _check(plan: CompiledPlan, text: str) -> FileReport:
     return plan.validate_text(text, path=Path("out.md"))
 
 
-def test_out_of_order_names_the_misplaced_heading(
-    compiled: Callable[..., CompiledPlan], good_output: str
-) -> None:
+def test_out_of_order_names_the_misplaced_heading(compiled: Callable[..., CompiledPlan], good_output: str) -> None:
     head, rest = good_output.split("## Definition", 1)
     definition, rest = rest.split("## Details", 1)
     details, related = rest.split("## Related Terms", 1)
@@ -25,37 +23,26 @@ def test_out_of_order_names_the_misplaced_heading(
     assert "expected Definition, Details, Related Terms, in that order" in failure.message
 
 
-def test_headings_inside_code_are_not_sections(
-    compiled: Callable[..., CompiledPlan], good_output: str
-) -> None:
+def test_headings_inside_code_are_not_sections(compiled: Callable[..., CompiledPlan], good_output: str) -> None:
     text = good_output.replace("## Related Terms", "```\n## Related Terms\n```")
     failure = _check(compiled(), text).failures[0]
     assert (failure.name, failure.message) == (
         "sections.present",
-        "section '## Related Terms' is missing (required sections: Definition, Details, "
-        "Related Terms)",
+        "section '## Related Terms' is missing (required sections: Definition, Details, Related Terms)",
     )
 
 
-def test_heading_comparison_is_lenient(
-    compiled: Callable[..., CompiledPlan], good_output: str
-) -> None:
-    text = good_output.replace("## Related Terms", "## related   terms:").replace(
-        "## Details", "## **Details**"
-    )
+def test_heading_comparison_is_lenient(compiled: Callable[..., CompiledPlan], good_output: str) -> None:
+    text = good_output.replace("## Related Terms", "## related   terms:").replace("## Details", "## **Details**")
     assert _check(compiled(), text).ok
 
 
-def test_extra_and_sub_sections_anywhere_pass(
-    compiled: Callable[..., CompiledPlan], good_output: str
-) -> None:
+def test_extra_and_sub_sections_anywhere_pass(compiled: Callable[..., CompiledPlan], good_output: str) -> None:
     text = good_output.replace("## Details", "### Aside\n\nx\n\n## Background\n\ny\n\n## Details")
     assert _check(compiled(), text + "\n## Appendix\n\n### More\n").ok
 
 
-def test_table_right_after_a_heading_fails(
-    compiled: Callable[..., CompiledPlan], good_output: str
-) -> None:
+def test_table_right_after_a_heading_fails(compiled: Callable[..., CompiledPlan], good_output: str) -> None:
     text = good_output.replace("## Details\n\n|", "## Details\n|")
     report = _check(compiled(), text)
     assert report.failed_names() == {"tables.blank_line_before"}
@@ -63,9 +50,7 @@ def test_table_right_after_a_heading_fails(
     assert "line 11 is '## Details'" in report.failures[0].message
 
 
-def test_table_interrupting_a_paragraph_fails(
-    compiled: Callable[..., CompiledPlan], good_output: str
-) -> None:
+def test_table_interrupting_a_paragraph_fails(compiled: Callable[..., CompiledPlan], good_output: str) -> None:
     text = good_output.replace("## Details\n\n|", "## Details\n\nFacts:\n|")
     assert _check(compiled(), text).failed_names() == {"tables.blank_line_before"}
 
@@ -76,9 +61,7 @@ def test_table_right_after_front_matter_passes(compiled: Callable[..., CompiledP
     assert _check(plan, reference).ok
 
 
-def test_blank_line_after_tables_when_a_rule_asks(
-    compiled: Callable[..., CompiledPlan], good_output: str
-) -> None:
+def test_blank_line_after_tables_when_a_rule_asks(compiled: Callable[..., CompiledPlan], good_output: str) -> None:
     plan = compiled(rules=("Blank lines around tables",), checklist=())
     text = good_output.replace("keys |\n\n## Related Terms", "keys |\n## Related Terms")
     assert text != good_output
@@ -87,9 +70,7 @@ def test_blank_line_after_tables_when_a_rule_asks(
     assert _check(plan, good_output).ok
 
 
-def test_fenced_file_fails_not_fenced(
-    compiled: Callable[..., CompiledPlan], good_output: str
-) -> None:
+def test_fenced_file_fails_not_fenced(compiled: Callable[..., CompiledPlan], good_output: str) -> None:
     report = _check(compiled(), "Sure!\n\n```markdown\n" + good_output + "```\n")
     failure = next(c for c in report.failures if c.name == "document.not_fenced")
     assert failure.line == 3
@@ -98,9 +79,7 @@ def test_fenced_file_fails_not_fenced(
 def test_a_code_block_inside_the_document_is_not_a_fence(
     compiled: Callable[..., CompiledPlan], good_output: str
 ) -> None:
-    text = good_output.replace(
-        "## Related Terms", "```python\nprint('---')\n```\n\n## Related Terms"
-    )
+    text = good_output.replace("## Related Terms", "```python\nprint('---')\n```\n\n## Related Terms")
     assert _check(compiled(), text).ok
 
 

@@ -11,30 +11,22 @@ from orchestrator.validators.tracking import is_registered
 CHECK = ("Output registered in out/tracking.yaml",)
 
 
-def test_skipped_before_the_write(
-    compiled: Callable[..., CompiledPlan], tmp_path: Path, good_output: str
-) -> None:
+def test_skipped_before_the_write(compiled: Callable[..., CompiledPlan], tmp_path: Path, good_output: str) -> None:
     report = compiled(checklist=CHECK).validate_text(good_output, path=tmp_path / "out" / "q.md")
     check = next(c for c in report.checks if c.name == "tracking.registered")
     assert check.skipped and report.ok
 
 
-def test_fails_until_registered(
-    compiled: Callable[..., CompiledPlan], tmp_path: Path, good_output: str
-) -> None:
+def test_fails_until_registered(compiled: Callable[..., CompiledPlan], tmp_path: Path, good_output: str) -> None:
     plan = compiled(checklist=CHECK)
     output = tmp_path / "out" / "quorum.md"
     output.write_text(good_output, encoding="utf-8")
     first = plan.validate_file(output)
     assert first.failed_names() == {"tracking.registered"}
     assert "does not exist yet" in first.failures[0].message
-    (tmp_path / "out" / "tracking.yaml").write_text(
-        "outputs:\n  - path: my-quorum.md\n", encoding="utf-8"
-    )
+    (tmp_path / "out" / "tracking.yaml").write_text("outputs:\n  - path: my-quorum.md\n", encoding="utf-8")
     assert plan.validate_file(output).failed_names() == {"tracking.registered"}
-    (tmp_path / "out" / "tracking.yaml").write_text(
-        "outputs:\n  - path: quorum.md\n", encoding="utf-8"
-    )
+    (tmp_path / "out" / "tracking.yaml").write_text("outputs:\n  - path: quorum.md\n", encoding="utf-8")
     assert plan.validate_file(output).ok
 
 

@@ -109,12 +109,7 @@ def swap_sections(first: str, second: str) -> Mutation:
 
 def drop_section(name: str) -> Mutation:
     def apply(text: str) -> str:
-        return (
-            re.sub(rf"## {re.escape(name)}\n.*?(?=\n## |\Z)", "", text, count=1, flags=re.S).rstrip(
-                "\n"
-            )
-            + "\n"
-        )
+        return re.sub(rf"## {re.escape(name)}\n.*?(?=\n## |\Z)", "", text, count=1, flags=re.S).rstrip("\n") + "\n"
 
     return apply
 
@@ -301,8 +296,7 @@ GLOSSARY: dict[str, tuple[str, Mutation, str, str | None]] = {
     "front-matter-is-list": (
         QUORUM,
         sub(
-            "term: Quorum\ncategory: Consistency\ntags: [distributed-systems, "
-            "consistency, replication]",
+            "term: Quorum\ncategory: Consistency\ntags: [distributed-systems, consistency, replication]",
             "- term: Quorum\n- category: Consistency",
         ),
         "front matter is a list",
@@ -311,8 +305,7 @@ GLOSSARY: dict[str, tuple[str, Mutation, str, str | None]] = {
     "front-matter-is-scalar": (
         QUORUM,
         sub(
-            "term: Quorum\ncategory: Consistency\ntags: [distributed-systems, "
-            "consistency, replication]",
+            "term: Quorum\ncategory: Consistency\ntags: [distributed-systems, consistency, replication]",
             "Quorum, Consistency",
         ),
         "front matter is a scalar",
@@ -321,8 +314,7 @@ GLOSSARY: dict[str, tuple[str, Mutation, str, str | None]] = {
     "empty-front-matter": (
         QUORUM,
         sub(
-            "term: Quorum\ncategory: Consistency\ntags: [distributed-systems, "
-            "consistency, replication]\n",
+            "term: Quorum\ncategory: Consistency\ntags: [distributed-systems, consistency, replication]\n",
             "",
         ),
         "empty front matter",
@@ -423,8 +415,7 @@ RECIPES: dict[str, tuple[str, Mutation, str, str | None]] = {
     "good-flow-list": (
         CACIO,
         sub(
-            "ingredients:\n  - 200 g spaghetti\n  - 80 g pecorino romano\n"
-            "  - 2 tsp black peppercorns",
+            "ingredients:\n  - 200 g spaghetti\n  - 80 g pecorino romano\n  - 2 tsp black peppercorns",
             "ingredients: [200 g spaghetti, 80 g pecorino, pepper]",
         ),
         GOOD,
@@ -470,8 +461,7 @@ RECIPES: dict[str, tuple[str, Mutation, str, str | None]] = {
     "ingredients-as-string": (
         CACIO,
         sub(
-            "ingredients:\n  - 200 g spaghetti\n  - 80 g pecorino romano\n"
-            "  - 2 tsp black peppercorns",
+            "ingredients:\n  - 200 g spaghetti\n  - 80 g pecorino romano\n  - 2 tsp black peppercorns",
             "ingredients: spaghetti, pecorino, pepper",
         ),
         "a list key written as a string",
@@ -519,9 +509,7 @@ def build() -> list[dict[str, object]]:
             text = mutate(base)
             assert text != base or defect == GOOD, f"{name}: the mutation changed nothing"
             (target / f"{name}.md").write_bytes(text.encode("utf-8"))
-            labels.append(
-                {"file": f"{folder}/{name}.md", "plan": plan, "defect": defect, "check": check}
-            )
+            labels.append({"file": f"{folder}/{name}.md", "plan": plan, "defect": defect, "check": check})
     return labels
 
 
