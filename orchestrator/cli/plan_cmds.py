@@ -15,7 +15,7 @@ import click
 from orchestrator.errors import BadInputError, PlanProblems, Problem
 from orchestrator.models import load_model_table
 from orchestrator.plan.check import check_plan
-from orchestrator.plan.model import Plan, Row
+from orchestrator.plan.model import Phase, Plan, Row
 from orchestrator.plan.parser import read_plan
 from orchestrator.prompts import dispatch_prompt, orchestrator_prompt
 
@@ -107,10 +107,8 @@ def check_cmd(plan: Path, as_json: bool) -> int:
 
 def _unchecked_rules(plan: Plan) -> list[Problem]:
     """Rules and checklist lines the validators cannot check, as notes (not problems)."""
-    try:
-        from orchestrator.validators import compile_plan
-    except ImportError:  # validators not installed in this build
-        return []
+    from orchestrator.validators import compile_plan
+
     compiled = compile_plan(plan)
     return [Problem(plan.path, item.line, f"not machine-checked: {item.text}", reason)
             for item, reason in compiled.unchecked_lines()]
@@ -162,15 +160,12 @@ def _row_dict(row: Row) -> dict[str, object]:
             "status": row.status, "line": row.line}
 
 
-def _print_rich(phases: list[object]) -> None:
+def _print_rich(phases: list[Phase]) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from orchestrator.plan.model import Phase
-
     console = Console()
     for p in phases:
-        assert isinstance(p, Phase)
         counts = ", ".join(f"{s}: {n}" for s, n in sorted(p.counts().items()))
         table = Table(title=f"Phase {p.number}  ({counts})", title_justify="left")
         for column in ("#", "Status", "Model", "Filename", "Title"):

@@ -39,12 +39,14 @@ def now_iso() -> str:
 
 @dataclass(frozen=True)
 class BatchSettings:
-    """Options that stick to a batch: a later stage without them reuses these."""
+    """Options that stick to a batch: a later stage without them reuses these.
+
+    Only what the batch *is* sticks (where it is sent, to which model); how a
+    command runs (workers, repair attempts, limit, spend cap) is per command.
+    """
 
     provider: str | None = None
     model: str | None = None
-    workers: int = 5
-    repair_attempts: int = 2
 
     def merged(self, **given: Any) -> BatchSettings:
         """These settings with every option the user actually gave (not ``None``)."""
@@ -147,7 +149,8 @@ def load_batch(batch_file: Path) -> Batch:
         plan = (folder / data["plan"]).resolve()
         if not plan.exists() and data.get("plan_absolute"):
             plan = Path(data["plan_absolute"])
-        settings = BatchSettings(**data.get("settings", {}))
+        saved = data.get("settings", {})
+        settings = BatchSettings(provider=saved.get("provider"), model=saved.get("model"))
         return Batch(
             id=str(data["batch_id"]),
             plan_path=plan,

@@ -87,7 +87,7 @@ async def _process(sess: Session, rec: RowRecorder, book: UsageBook, state: RunS
             return
         models = ", ".join(sorted({w.model.id for w in work.dispatch}))
         dispatch_settings = DispatchSettings(
-            workers=settings.workers, repair_attempts=settings.repair_attempts, max_cost=sess.opts.max_cost
+            workers=sess.workers, repair_attempts=sess.repair_attempts, max_cost=sess.opts.max_cost
         )
         stop = asyncio.Event()
         sess.say()
@@ -95,7 +95,7 @@ async def _process(sess: Session, rec: RowRecorder, book: UsageBook, state: RunS
             stop_on_signals(stop, on_first=lambda: _stopping(sess)),
             Progress(
                 ctx.batch.id,
-                workers=settings.workers,
+                workers=sess.workers,
                 models=models,
                 total=len(work.dispatch),
                 estimated_tokens=state.estimate.tokens,

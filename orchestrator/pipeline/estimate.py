@@ -33,6 +33,8 @@ from orchestrator.providers.base import Provider
 CHARS_PER_TOKEN = 4.0
 MESSAGE_OVERHEAD = 3
 CACHE_MIN_TOKENS = 4096
+#: responses cut off short say nothing about a complete output's length
+_CUT_OFF = ("max_tokens", "model_context_window_exceeded")
 
 
 def local_tokens(text: str) -> int:
@@ -143,7 +145,7 @@ def _output_per_item(items: list[ItemFiles], reference_text: str) -> tuple[float
     outputs = []
     for files in items:
         meta = read_json(files.response_meta)
-        if meta and isinstance(meta.get("usage"), dict):
+        if meta and isinstance(meta.get("usage"), dict) and meta.get("stop_reason") not in _CUT_OFF:
             outputs.append(int(meta["usage"].get("output_tokens") or 0))
     outputs = [o for o in outputs if o > 0]
     if outputs:

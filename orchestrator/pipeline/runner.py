@@ -103,7 +103,7 @@ async def make_estimate(sess: Session, work: list[WorkItem], provider: Provider 
         reference_text(ctx.plan),
         ctx.models,
         provider,
-        workers=ctx.batch.settings.workers,
+        workers=sess.workers,
         reused=reused,
     )
     if ctx.batch.dir.exists():

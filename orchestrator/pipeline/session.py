@@ -24,6 +24,9 @@ from orchestrator.plan.check import check_plan
 from orchestrator.plan.model import Plan
 from orchestrator.plan.parser import read_plan
 
+DEFAULT_WORKERS = 5
+DEFAULT_REPAIR_ATTEMPTS = 2
+
 
 @dataclass
 class Options:
@@ -78,18 +81,22 @@ class Session:
         batch = open_batch(opts.plan, opts.phase, opts.batch_id, opts.data_dir)
         plan = checked_plan(batch.plan_path)
         models = load_model_table(plan.base_dir)
-        settings = batch.settings.merged(
-            provider=opts.provider,
-            model=opts.model,
-            workers=opts.workers,
-            repair_attempts=opts.repair_attempts,
-        )
+        settings = batch.settings.merged(provider=opts.provider, model=opts.model)
         if settings.model:
             models.resolve(settings.model)
         batch = replace(batch, settings=settings)
         if batch.batch_file.exists():
             batch.save()
         return Context(batch, plan, models, limit=opts.limit, model_override=settings.model)
+
+    @property
+    def workers(self) -> int:
+        return self.opts.workers or DEFAULT_WORKERS
+
+    @property
+    def repair_attempts(self) -> int:
+        given = self.opts.repair_attempts
+        return DEFAULT_REPAIR_ATTEMPTS if given is None else given
 
     def reload(self) -> Context:
         """The same batch with the plan read again (after the recorder wrote it)."""

@@ -168,6 +168,8 @@ class RunSummary:
         if expected <= 0:
             return None
         delta = round(100 * (actual - expected) / expected)
+        if delta == 0:
+            return "Matches the estimate (within 1%)"
         return f"{'Over' if delta > 0 else 'Under'} estimate by: {abs(delta)}%"
 
     def text(self) -> str:

@@ -9,7 +9,12 @@ from orchestrator.sim.config import ENV_VAR, SimConfig
 
 @click.group("sim")
 def sim_group() -> None:
-    """Run the local Anthropic API simulator (no network, no cost)."""
+    """Run the local Anthropic API simulator (no network, no cost).
+
+    \b
+    Example:
+      ORCHESTRATE_SIM="latency_ms=200,p429=0.1" orchestrate sim serve --port 8765
+    """
 
 
 @sim_group.command("serve")
@@ -23,7 +28,13 @@ def sim_group() -> None:
     help=f"Settings such as 'seed=7,latency_ms=200,p429=0.1' (replaces ${ENV_VAR}).",
 )
 def serve_cmd(host: str, port: int, config_text: str | None) -> None:
-    """Serve the simulator; the first line printed is its base URL."""
+    """Serve the simulator; the first line printed is its base URL.
+
+    \b
+    Example:
+      orchestrate sim serve --port 8765 --config "seed=7,latency_ms=200,pbad_enum=0.2"
+      ANTHROPIC_BASE_URL=http://127.0.0.1:8765 ANTHROPIC_API_KEY=sk-sim python my_script.py
+    """
     from orchestrator.sim.server import serve_forever
 
     try:
