@@ -13,6 +13,7 @@ import asyncio
 from dataclasses import dataclass, field
 
 from orchestrator.dispatch.jobs import DispatchSettings
+from orchestrator.dispatch.ledger import Ledger
 from orchestrator.dispatch.signals import stop_on_signals
 from orchestrator.errors import EXIT_FAILED, EXIT_OK, BadInputError, ConfirmationRequired
 from orchestrator.pipeline.context import StageResult
@@ -42,6 +43,7 @@ class RunState:
     processed: ProcessResult | None = None
     estimate: Estimate | None = None
     declined: bool = False
+    calls_before: int = 0  # ledger lines before this command
 
 
 def _stopping(sess: Session) -> None:
@@ -130,6 +132,7 @@ def run_process(sess: Session, *, everything: bool) -> int:
             hint=f"run `{sess.rerun_command('acquire')}` and prepare first, or `orchestrate all` for every stage",
         )
     book = sess.book()
+    state.calls_before = book.totals()[2]
     with Recorder(ctx.batch.plan_path, wait=sess.opts.wait) as rec:
         if everything:
             for stage in (acquire, prepare):
@@ -139,7 +142,7 @@ def run_process(sess: Session, *, everything: bool) -> int:
         interrupted = _stopped(state) == "interrupted"
         if everything and not interrupted and not state.declined:
             judge = Judge(compile_plan(ctx.plan, trust_plan=sess.opts.trust_plan), ctx.plan.base_dir)
-            done = frozenset(state.processed.parsed_ok if state.processed else ())
+            done = frozenset(state.processed.parsed if state.processed else ())
             state.stages.append(parse(ctx, judge, rec, book, done))
             sess.stage_lines(state.stages[-1])
     if state.declined:
@@ -176,7 +179,7 @@ def _summarise(sess: Session, state: RunState, book: UsageBook, *, everything: b
     )
     if report is not None:
         summary.dispatched = len(report.outcomes) + len(report.unfinished)
-        summary.attempts = sum(o.calls for o in report.outcomes)
+        summary.attempts = sum(1 for _ in Ledger(ctx.batch.ledger_path).entries()) - state.calls_before
         summary.repairs = sum(o.repairs for o in report.outcomes)
         summary.usage, summary.cost_usd = report.usage, report.cost_usd
         summary.stopped = report.stopped
@@ -190,7 +193,8 @@ def _summarise(sess: Session, state: RunState, book: UsageBook, *, everything: b
                 *(i for i in parsed[0].done if i not in dict(parsed[0].failed)),
             }
         )
-    bad = [r for r in rows if r.kind in ("failed", "parse_error")]
+    touched = {key for s in state.stages if s.stage in ("process", "parse") for key in (*s.done, *dict(s.failed))}
+    bad = [r for r in rows if r.kind in ("failed", "parse_error") and r.item in touched]
     blocked = any(s.blocked for s in state.stages)
     code = EXIT_OK
     if summary.stopped == "interrupted":

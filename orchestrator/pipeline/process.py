@@ -28,6 +28,7 @@ class ProcessResult:
     work: Work
     report: DispatchReport
     parsed_ok: list[str]  # items recorded complete during the run (record mode)
+    parsed: list[str]  # items parsed during the run, valid or not (record mode)
 
 
 def select_work(ctx: Context, judge: Judge) -> Work:
@@ -69,13 +70,16 @@ async def process(
     items = {w.key: w for w in work.dispatch}
     raws = {key: w.files.load().raw or {} for key, w in items.items()}
     parsed_ok: list[str] = []
+    recorded: list[str] = []
 
     def on_done(item: WorkItem, outcome: JobOutcome) -> None:
         row = item.row
-        if outcome.ok and record:
-            result = parse_item(judge, recorder, book, item.files.load(), row)
+        state = item.files.load()
+        if record and outcome.error is None and state.response_current():
+            result = parse_item(judge, recorder, book, state, row)  # records, or notes why not
             if result.ok:
                 parsed_ok.append(item.key)
+            recorded.append(item.key)
         elif not outcome.ok:
             reason = outcome.error or "; ".join(outcome.failures) or "no valid response"
             recorder.note(row.phase, row.id, row.filename, reason)
@@ -89,4 +93,4 @@ async def process(
         ledger=Ledger(ctx.batch.ledger_path),
         stop=stop,
     )
-    return ProcessResult(work, report, parsed_ok)
+    return ProcessResult(work, report, parsed_ok, recorded)

@@ -10,6 +10,7 @@ the metrics once at the end::
 
 from __future__ import annotations
 
+import textwrap
 import time
 from collections import deque
 from types import TracebackType
@@ -119,8 +120,8 @@ class Progress:
             reason = _REASONS.get(event.reason or "", event.reason or "error")
             self._line(f"{key}: Error - {reason}, queued for retry")
         elif event.kind == "repaired":
-            first = (event.message or "").split("; ")[0]
-            self._line(f"{key}: Invalid draft, repair {event.attempt} sent ({first[:80]})")
+            first = textwrap.shorten((event.message or "").split("; ")[0], 90, placeholder=" ...")
+            self._line(f"{key}: Invalid draft, repair {event.attempt} sent ({first})")
         elif event.kind in _STOPS:
             self._line(f"{_STOPS[event.kind]}" + (f" - {event.message}" if event.message else ""))
 
@@ -129,7 +130,8 @@ class Progress:
         self.ok += int(ok)
         if key in self.started_at:
             self.durations.append(time.monotonic() - self.started_at.pop(key))
-        text = f"{key}: Done ({chars:,} chars)" if ok else f"{key}: Failed - {(message or 'invalid')[:120]}"
+        failure = textwrap.shorten(message or "invalid", 120, placeholder=" ...")
+        text = f"{key}: Done ({chars:,} chars)" if ok else f"{key}: Failed - {failure}"
         self._line(text)
 
     # --- output -----------------------------------------------------------------

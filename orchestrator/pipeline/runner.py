@@ -10,6 +10,7 @@ import asyncio
 from pathlib import Path
 
 from orchestrator.errors import EXIT_FAILED, EXIT_OK, BadInputError, ConfirmationRequired
+from orchestrator.pipeline.checkpoints import write_json
 from orchestrator.pipeline.clean import apply_clean, plan_clean
 from orchestrator.pipeline.context import StageResult
 from orchestrator.pipeline.estimate import Estimate, estimate
@@ -107,8 +108,6 @@ async def make_estimate(sess: Session, work: list[WorkItem], provider: Provider 
         reused=reused,
     )
     if ctx.batch.dir.exists():
-        from orchestrator.pipeline.checkpoints import write_json
-
         write_json(ctx.batch.dir / ESTIMATE_FILE, est.as_dict())
     return est
 

@@ -32,6 +32,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not on Unix
+    fcntl = None  # type: ignore[assignment]
+
 NEW_FILE_MODE = 0o644
 _AT_FDCWD = -100
 _RENAME_NOREPLACE = 1
@@ -56,7 +61,7 @@ def atomic_write(path: Path | str, data: bytes) -> Path:
     when another process may edit the file concurrently.
     """
     target = real_path(path)
-    with _staged(target, data) as temp:
+    with _staged(target, data) as (temp, _):
         os.replace(temp, target)
     fsync_dir(target.parent)
     return target
@@ -69,28 +74,57 @@ def replace_if_unchanged(path: Path | str, data: bytes, expected: bytes | None) 
     not: read it again, redo the change, and retry.
     """
     target = real_path(path)
-    exchanged = False
-    with _staged(target, data) as temp:
+    with _staged(target, data) as (temp, temp_fd):
         if expected is None:
             done = _create_exclusive(temp, target)
-        elif _exchange(temp, target):
-            exchanged = True
-            done = _keep_or_swap_back(temp, target, data, expected)
         else:
-            done = _replace_after_compare(temp, target, expected)
-    if done or exchanged:
-        fsync_dir(target.parent)
+            _flock(temp_fd)  # a writer that opens the name after our exchange waits for us
+            with _swap_lock(target):
+                done = _swap(temp, target, data, expected)
+    fsync_dir(target.parent)
     return done
 
 
-def _keep_or_swap_back(temp: Path, target: Path, data: bytes, expected: bytes) -> bool:
-    """After an exchange: keep it if we displaced ``expected``, else restore what we displaced."""
+def _swap(temp: Path, target: Path, data: bytes, expected: bytes) -> bool:
+    if not _exchange(temp, target):
+        return _replace_after_compare(temp, target, expected)
     if temp.read_bytes() == expected:
         return True
-    _exchange(temp, target)
-    if temp.read_bytes() != data:  # yet another save landed in between: it is the newest
+    _exchange(temp, target)  # not what we read: put theirs back at once
+    if temp.read_bytes() != data:  # a foreign save landed in between: it is the newest
         _exchange(temp, target)
     return False
+
+
+@contextmanager
+def _swap_lock(target: Path) -> Iterator[None]:
+    """Hold ``flock`` on the file now at ``target`` (serialises writers using this module).
+
+    The name may be swapped to another file while we wait, so the lock counts
+    only once the locked file is still the one at ``target``. Editors do not
+    take it; it only makes our own concurrent writers (two recorders, a
+    recorder and another command) exact rather than nearly so.
+    """
+    while True:
+        fd = os.open(target, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        keep = False
+        try:
+            _flock(fd)
+            keep = _same_file(os.fstat(fd), os.stat(target))
+            if keep:
+                yield
+                return
+        finally:
+            os.close(fd)
+
+
+def _same_file(a: os.stat_result, b: os.stat_result) -> bool:
+    return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
+
+
+def _flock(fd: int) -> None:
+    if fcntl is not None:
+        fcntl.flock(fd, fcntl.LOCK_EX)
 
 
 def _create_exclusive(temp: Path, target: Path) -> bool:
@@ -121,20 +155,21 @@ def _read_or_none(path: Path) -> bytes | None:
 
 
 @contextmanager
-def _staged(target: Path, data: bytes) -> Iterator[Path]:
-    """A fsynced temporary copy of ``data`` beside ``target``, removed afterwards if still there."""
+def _staged(target: Path, data: bytes) -> Iterator[tuple[Path, int]]:
+    """A fsynced temporary copy of ``data`` beside ``target`` (and its open descriptor).
+
+    The file is removed afterwards if it still has its temporary name.
+    """
     name = f"{temp_name_prefix(target)}{os.getpid()}-{secrets.token_hex(6)}{_TEMP_SUFFIX}"
     temp = target.with_name(name)
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), NEW_FILE_MODE)
+    fd = os.open(temp, os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), NEW_FILE_MODE)
     try:
-        try:
-            _copy_owner_and_mode(fd, target)
-            _write_all(fd, data)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        yield temp
+        _copy_owner_and_mode(fd, target)
+        _write_all(fd, data)
+        os.fsync(fd)
+        yield temp, fd
     finally:
+        os.close(fd)
         with suppress(FileNotFoundError):
             os.unlink(temp)
 

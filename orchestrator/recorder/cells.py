@@ -11,6 +11,7 @@ written word follows the case style of the plan's existing statuses.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -61,10 +62,11 @@ def apply_statuses(
     result = StatusResult(text)
     style = case_style(row.status_text for row in plan.rows())
     lines = split_lines(text)
+    index = RowIndex(plan)
     edits: dict[int, tuple[Phase, dict[int, str]]] = {}
     for key, (filename, status) in changes.items():
         wanted = check_status(status)
-        found = locate(plan, key, filename)
+        found = index.locate(key, filename)
         if isinstance(found, str):
             result.skipped.append((key[0], key[1], found))
             continue
@@ -83,10 +85,26 @@ def apply_statuses(
     return result
 
 
+class RowIndex:
+    """Rows by (phase, ``#``), so a flush of 10,000 changes does not scan the plan 10,000 times."""
+
+    def __init__(self, plan: Plan) -> None:
+        self._rows: dict[Key, list[tuple[Phase, Row]]] = {}
+        for phase in plan.phases:
+            for row in phase.rows:
+                self._rows.setdefault((phase.number, row.id), []).append((phase, row))
+
+    def locate(self, key: Key, filename: str) -> tuple[Phase, Row] | str:
+        """The one row at ``key`` naming ``filename``, or why there is none."""
+        return _pick(self._rows.get(key, []), filename)
+
+
 def locate(plan: Plan, key: Key, filename: str) -> tuple[Phase, Row] | str:
     """The one row at ``key`` naming ``filename``, or why there is none."""
-    number, row_id = key
-    candidates = [(p, r) for p in plan.phases if p.number == number for r in p.rows if r.id == row_id]
+    return RowIndex(plan).locate(key, filename)
+
+
+def _pick(candidates: list[tuple[Phase, Row]], filename: str) -> tuple[Phase, Row] | str:
     if not candidates:
         return "row not found in the plan (removed or renumbered?)"
     same = [c for c in candidates if c[1].filename == filename]
@@ -119,6 +137,11 @@ def status_column(header_line: str) -> int:
     """Index of the Status column; the last one wins, as in the parser."""
     keys = [_normalise(cell.text) for cell in split_cells(header_line)]
     return len(keys) - 1 - keys[::-1].index("status")
+
+
+@functools.lru_cache(maxsize=64)
+def _status_column_cached(header_line: str) -> int:
+    return status_column(header_line)
 
 
 def _normalise(text: str) -> str:

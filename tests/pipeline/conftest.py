@@ -12,6 +12,12 @@ from orchestrator.sim.config import SimConfig, parse_pairs
 from orchestrator.sim.server import SimServer
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "browser: needs headless Chromium (skips locally without it, fails when CI=true)"
+    )
+
+
 @pytest.fixture
 def demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Demo:
     """The example plan copied under tmp_path, which is also the working folder."""

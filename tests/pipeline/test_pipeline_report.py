@@ -70,6 +70,7 @@ def test_report_is_self_contained(demo: Demo, sim: Callable[..., SimServer]) -> 
     assert 'href="../../../output/glossary/backpressure.md"' in page
 
 
+@pytest.mark.browser
 def test_report_renders_in_headless_chromium(
     demo: Demo, sim: Callable[..., SimServer], chromium: str, tmp_path: Path
 ) -> None:

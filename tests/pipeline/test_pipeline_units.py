@@ -128,3 +128,17 @@ def test_help_lists_the_seed_options() -> None:
     for option in ("--batch-id", "--limit", "--workers", "--model", "--yes", "--max-cost", "--provider"):
         assert option in text
     assert "--clean-stage" in orchestrate("clean", "--help").out
+
+
+def test_a_held_plan_lock_refuses_a_second_run(demo: Demo) -> None:
+    from orchestrator.recorder import PlanLock
+
+    lock = PlanLock(demo.plan)
+    lock.acquire()
+    try:
+        result = orchestrate("acquire", str(demo.plan), "--phase", "1")
+    finally:
+        lock.release()
+    assert result.code == 1 and "error:" in result.err
+    assert not demo.batch_dir.exists()
+    assert orchestrate("acquire", str(demo.plan), "--phase", "1").code == 0
