@@ -44,7 +44,7 @@ def rewrite_column(lines: list[str], table: TableLines, column: int, values: Map
     Every line in ``values`` must have that cell (see :func:`cell_at`).
     """
     spans = {i: cell_at(lines[i], column) for i in table.content}
-    width = aligned_width(lines, table, column)
+    width = aligned_width(lines, table, column, spans)
     if width is not None:
         _rewrite_aligned(lines, table, column, values, width)
         return
@@ -55,7 +55,9 @@ def rewrite_column(lines: list[str], table: TableLines, column: int, values: Map
         lines[index] = _splice(lines[index], span, _compact(lines[index], span, value))
 
 
-def aligned_width(lines: list[str], table: TableLines, column: int) -> int | None:
+def aligned_width(
+    lines: list[str], table: TableLines, column: int, spans: Mapping[int, CellSpan | None] | None = None
+) -> int | None:
     """The column's common width if the table pads it to one, else None.
 
     Equal widths alone can be chance in a compact table (``| Path |`` over
@@ -65,7 +67,7 @@ def aligned_width(lines: list[str], table: TableLines, column: int) -> int | Non
     """
     raws: list[str] = []
     for index in table.content:
-        span = cell_at(lines[index], column)
+        span = spans[index] if spans is not None else cell_at(lines[index], column)
         if span is None:
             return None
         raws.append(lines[index][span.start : span.end])
@@ -117,12 +119,16 @@ def alignment(delimiter_cell: str) -> str:
 
 def _rewrite_aligned(lines: list[str], table: TableLines, column: int, values: Mapping[int, str], width: int) -> None:
     raws = {}
+    open_end = False
     for i in table.content:
         span = cell_at(lines[i], column)
         assert span is not None
         raws[i] = lines[i][span.start : span.end]
+        open_end = open_end or lines[i][span.end : span.end + 1] != "|"
     delimiter = cell_at(lines[table.delimiter], column)
     align = alignment(delimiter.text) if delimiter else "left"
+    if open_end:  # last cell of a table without outer pipes: padding after it would trail the line
+        align = "right"
     lead, trail = _fixed_margins([_margins(raw) for raw in raws.values() if raw.strip()], align)
     needed = max((lead + len(v) + trail for v in values.values()), default=0)
     new_width = max(width, needed)

@@ -67,7 +67,7 @@ def test_report_is_self_contained(demo: Demo, sim: Callable[..., SimServer]) -> 
     assert "https://" not in page and "<link" not in page
     assert "<svg" in page and page.count('<tr id="item-') == 5
     assert "<h2>Definition</h2>" in page, "outputs are embedded, rendered"
-    assert 'href="../../../output/glossary/backpressure.md"' in page
+    assert 'href="../glossary/backpressure.md"' in page
 
 
 @pytest.mark.browser
