@@ -4,20 +4,21 @@ Calls (:meth:`Recorder.set_status`, :meth:`~Recorder.register`,
 :meth:`~Recorder.note`) only put the change in a dictionary under a short
 mutex and return: the dispatcher calls them from its event loop thread, which
 must never wait for a disk. A background thread writes everything pending
-``debounce`` seconds after the first change arrives, so a phase of 10,000 rows
-finishing together costs a handful of writes instead of 10,000; the final
+``debounce`` seconds after the first change arrives (longer after a slow
+write: never more than a fifth of the time is spent writing), so a phase of
+10,000 rows finishing together costs a handful of writes instead of 10,000; the final
 flush happens on ``__exit__``, on success, error and Ctrl-C alike (a second
 Ctrl-C during that flush is held until it ends).
 
-Each write re-reads the file, applies the pending changes to what is there
-now (the user may have edited it), and replaces it only if it still holds
-what was read (:func:`~orchestrator.recorder.atomic.replace_if_unchanged`);
-otherwise it reads again and re-applies the changes to the newer text.
+Each write re-reads the file and applies the pending changes to what is
+there now, the user may have edited it (:mod:`orchestrator.recorder.writes`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import os
 import signal
 import threading
 import time
@@ -29,16 +30,20 @@ from types import FrameType, TracebackType
 
 from orchestrator.errors import OrchestratorError, RecordError
 from orchestrator.plan.parser import parse_plan
-from orchestrator.recorder.atomic import real_path, remove_stale_temps, replace_if_unchanged
+from orchestrator.recorder.atomic import real_path, remove_stale_temps
 from orchestrator.recorder.cells import Key, check_status
 from orchestrator.recorder.lock import PlanLock
 from orchestrator.recorder.tracking import TrackingEntry, register_entries
-from orchestrator.recorder.updates import apply_plan_updates
+from orchestrator.recorder.updates import PlanUpdate, apply_plan_updates
+from orchestrator.recorder.writes import Written, read_text, rewrite
 
 log = logging.getLogger(__name__)
 
-#: How many times one flush re-applies its changes to a file that keeps changing under it.
-MAX_ATTEMPTS = 20
+#: After a timed flush that took t seconds, the next waits at least PAUSE_FACTOR * t (at most
+#: MAX_PAUSE): a huge plan's parse is CPU work that holds the GIL, and the event loop must keep
+#: the larger share of the process.
+PAUSE_FACTOR = 4.0
+MAX_PAUSE = 10.0
 
 
 @dataclass
@@ -86,6 +91,7 @@ class Recorder:
         self._io = threading.Lock()
         self._pending = _Batch()
         self._due: float | None = None
+        self._quiet_until = 0.0
         self._open = False
         self._thread: threading.Thread | None = None
         self._known: str | None = None
@@ -100,10 +106,12 @@ class Recorder:
     # --- life cycle -----------------------------------------------------------
 
     def __enter__(self) -> Recorder:
+        if not self.plan_path.is_file():
+            raise RecordError("the plan to record into is missing", path=self.plan_path)
         self._lock.acquire()
         try:
             remove_stale_temps(self.plan_path)
-            self._known = _decode(self._read(self.plan_path), self.plan_path)
+            self._known = read_text(self.plan_path)
         except BaseException:
             self._lock.release()
             raise
@@ -141,6 +149,7 @@ class Recorder:
 
     def register(self, entry: TrackingEntry) -> None:
         """Queue an output's registration in the tracking file; returns at once."""
+        entry = dataclasses.replace(entry, path=Path(entry.key()))  # the working folder may change
         with self._wake:
             self._check_open()
             self._pending.entries[entry.key()] = entry
@@ -177,15 +186,19 @@ class Recorder:
 
     def _schedule(self) -> None:
         if self._due is None:
-            self._due = time.monotonic() + self.debounce
+            self._due = max(time.monotonic() + self.debounce, self._quiet_until)
             self._wake.notify()
 
     def _run(self) -> None:
         while self._wait_until_due():
+            started = time.monotonic()
             try:
                 self._flush()
             except OrchestratorError as error:
                 self.background_error = error  # changes were put back; the next flush retries
+            ended = time.monotonic()
+            with self._wake:
+                self._quiet_until = ended + min(MAX_PAUSE, PAUSE_FACTOR * (ended - started))
 
     def _wait_until_due(self) -> bool:
         with self._wake:
@@ -235,17 +248,25 @@ class Recorder:
                 self._pending.entries.setdefault(path, entry)
 
     def _write_plan(self, batch: _Batch) -> None:
-        path = self.plan_path
-        for _ in range(MAX_ATTEMPTS):
-            base = self._read(path)
-            text = _decode(base, path)
-            update = apply_plan_updates(text, path, batch.statuses, batch.notes, self._known)
-            self._tracking_path = update.plan.tracking_file_path()
-            if self._swap(path, update.text.encode("utf-8"), base):
-                self._known = update.text
-                self._note_results(update.recorded, update.skipped)
-                return
-        raise _busy(path)
+        last: list[PlanUpdate] = []
+
+        def change(text: str | None) -> str:
+            update = apply_plan_updates(text or "", self.plan_path, batch.statuses, batch.notes, self._known)
+            last.append(update)
+            return update.text
+
+        written = rewrite(self.plan_path, change)
+        update = last[-1]
+        self._known = update.text
+        self._tracking_path = update.plan.tracking_file_path()
+        with self._wake:
+            self._count(written)
+            for key in update.recorded:
+                self._skipped.pop(key, None)
+                self._recorded[key] = None
+            for phase, row_id, reason in update.skipped:
+                self._recorded.pop((phase, row_id), None)
+                self._skipped[(phase, row_id)] = reason
 
     def _write_tracking(self, batch: _Batch) -> None:
         path = self._tracking_path
@@ -253,68 +274,14 @@ class Recorder:
             path = parse_plan(self._known or "", self.plan_path).tracking_file_path()
         path.parent.mkdir(parents=True, exist_ok=True)
         entries = list(batch.entries.values())
-        for _ in range(MAX_ATTEMPTS):
-            base = _read_optional(path)
-            text = None if base is None else _decode(base, path)
-            if self._swap(path, register_entries(text, entries, path).encode("utf-8"), base):
-                with self._wake:
-                    self._registered.update((e.key(), e.path) for e in entries)
-                return
-        raise _busy(path)
-
-    def _swap(self, path: Path, new: bytes, base: bytes | None) -> bool:
-        """Replace ``base`` with ``new``; False if someone else changed the file meanwhile."""
-        if new == base:
-            return True
-        try:
-            done = replace_if_unchanged(path, new, base)
-        except OSError as exc:
-            raise RecordError(f"cannot write: {exc.strerror or exc}", path=path) from exc
-        if done:
-            with self._wake:
-                self._writes += 1
-                self._bytes += len(new)
-        return done
-
-    def _note_results(self, recorded: list[Key], skipped: list[tuple[int, str, str]]) -> None:
+        written = rewrite(path, lambda text: register_entries(text, entries, path), create=True)
         with self._wake:
-            for key in recorded:
-                self._skipped.pop(key, None)
-                self._recorded[key] = None
-            for phase, row_id, reason in skipped:
-                self._recorded.pop((phase, row_id), None)
-                self._skipped[(phase, row_id)] = reason
+            self._count(written)
+            self._registered.update((e.key(), e.path) for e in entries)
 
-    @staticmethod
-    def _read(path: Path) -> bytes:
-        data = _read_optional(path)
-        if data is None:
-            raise RecordError("the file to record into is missing", path=path)
-        return data
-
-
-def _read_optional(path: Path) -> bytes | None:
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        raise RecordError(f"cannot read: {exc.strerror or exc}", path=path) from exc
-
-
-def _decode(data: bytes, path: Path) -> str:
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise RecordError("the file is not valid UTF-8", path=path, hint="save it as UTF-8") from None
-
-
-def _busy(path: Path) -> RecordError:
-    return RecordError(
-        f"the file kept changing while recording ({MAX_ATTEMPTS} attempts)",
-        path=path,
-        hint="the changes stay queued; they are written on the next flush",
-    )
+    def _count(self, written: Written) -> None:
+        self._writes += written.writes
+        self._bytes += written.bytes
 
 
 @contextmanager
@@ -334,5 +301,7 @@ def _sigint_deferred() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
-        if received and previous is signal.default_int_handler:
-            raise KeyboardInterrupt
+        if received and callable(previous):
+            previous(signal.SIGINT, None)
+        elif received and previous == signal.SIG_DFL:
+            os.kill(os.getpid(), signal.SIGINT)

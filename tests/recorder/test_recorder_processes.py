@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 import signal
 import subprocess
@@ -92,33 +93,47 @@ def _verify(target: _Target, log: Path) -> None:
         assert {p.removeprefix("out/f").removesuffix(".md") for p in paths} <= target.ever_completed
 
 
+def _wait_for_write(folder: Path, pid: int, timeout: float) -> None:
+    """Return as soon as ``pid`` has a temporary file in ``folder`` (it is inside a write)."""
+    deadline = time.monotonic() + timeout
+    marker = f".{pid}-"
+    while time.monotonic() < deadline:
+        if any(marker in name and name.endswith(".tmp") for name in os.listdir(folder)):
+            return
+
+
 def test_sigkill_at_random_moments_leaves_a_whole_truthful_plan(tmp_path: Path) -> None:
+    """Half the kills fall at random times, half the instant a child is inside a write."""
     rng = random.Random(20261121)
     targets = []
     for n in range(KILL_PLANS):
         plan = _write_plan(tmp_path / f"p{n}", rows=300)
         targets.append(_Target(plan, plan.read_text(), {str(i): "pending" for i in range(1, 301)}))
-    kills = 0
+    kills = mid_write = 0
     for round_no in range(KILL_ROUNDS):
         logs = [t.plan.parent / f"log{round_no}" for t in targets]
+        seeds = [rng.randrange(10**6) for _ in targets]
         children = [
-            _child("recorder_kill_child.py", t.plan, log, rng.randrange(10**6))
-            for t, log in zip(targets, logs, strict=True)
+            _child("recorder_kill_child.py", t.plan, log, seed)
+            for t, log, seed in zip(targets, logs, seeds, strict=True)
         ]
         for child in children:
             assert child.stdout is not None
             assert child.stdout.readline().strip() == "ready", child.stderr.read() if child.stderr else ""
-        started = time.monotonic()
-        for at, child in sorted(((rng.uniform(0.01, 0.3), c) for c in children), key=lambda p: p[0]):
-            time.sleep(max(0.0, started + at - time.monotonic()))
+        for child, target in zip(children, targets, strict=True):
+            if rng.random() < 0.5:
+                time.sleep(rng.uniform(0.0, 0.1))
+            else:
+                _wait_for_write(target.plan.parent, child.pid, timeout=1.0)
             child.send_signal(signal.SIGKILL)
-        for child in children:
+        for child, target, log in zip(children, targets, logs, strict=True):
             child.communicate()
             assert child.returncode == -signal.SIGKILL
             kills += 1
-        for target, log in zip(targets, logs, strict=True):
+            mid_write += any(f".{child.pid}-" in name for name in os.listdir(target.plan.parent))
             _verify(target, log)
     assert kills >= 50
+    assert mid_write >= 10, f"only {mid_write} kills landed inside a write"
     for target in targets:  # the next recorder cleans up what killed writers left
         with Recorder(target.plan):
             pass

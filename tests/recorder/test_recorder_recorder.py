@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
 import time
 from pathlib import Path
@@ -11,7 +13,7 @@ from ruamel.yaml import YAML
 
 from orchestrator.errors import LockHeldError, RecordError
 from orchestrator.plan.parser import read_plan
-from orchestrator.recorder import Recorder, TrackingEntry
+from orchestrator.recorder import Recorder, TrackingEntry, writes
 from orchestrator.recorder import recorder as recorder_module
 from orchestrator.recorder.atomic import replace_if_unchanged
 
@@ -110,7 +112,7 @@ def test_a_save_racing_the_swap_is_merged_not_lost(tmp_path: Path, monkeypatch: 
             plan.write_text(plan.read_text() + "User line saved mid-write.\n")
         return replace_if_unchanged(path, data, expected)
 
-    monkeypatch.setattr(recorder_module, "replace_if_unchanged", racing_swap)
+    monkeypatch.setattr(writes, "replace_if_unchanged", racing_swap)
     with Recorder(plan, debounce=60) as rec:
         rec.set_status(1, "1", "f1.md", "complete")
     text = plan.read_text()
@@ -181,3 +183,29 @@ def test_notes_are_written_and_dropped_when_the_row_completes(tmp_path: Path) ->
         assert "- Phase 1, row 2 (f2.md): category 'Consistent'" in plan.read_text()
         rec.set_status(1, "2", "f2.md", "complete")
     assert plan.read_text() == original.replace("| f2.md | haiku | pending |", "| f2.md | haiku | complete |")
+
+
+def test_a_symlinked_plan_is_recorded_through_the_link(tmp_path: Path) -> None:
+    real = _plan(tmp_path)
+    link = tmp_path / "link.md"
+    link.symlink_to(real)
+    with Recorder(link, debounce=60) as rec:
+        rec.set_status(1, "1", "f1.md", "complete")
+    assert link.is_symlink()
+    assert _statuses(real)["1"] == "complete"
+    assert (tmp_path / "plan.md.lock").exists() and not (tmp_path / "link.md.lock").exists()
+
+
+def test_missing_plan_is_an_error_and_leaves_no_lock_file(tmp_path: Path) -> None:
+    with pytest.raises(RecordError, match="missing"):
+        Recorder(tmp_path / "nope.md").__enter__()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_ctrl_c_during_the_final_flush_waits_for_it() -> None:
+    finished = []
+    with pytest.raises(KeyboardInterrupt), recorder_module._sigint_deferred():
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.05)
+        finished.append(True)
+    assert finished == [True]

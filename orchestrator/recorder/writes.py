@@ -1,0 +1,78 @@
+"""Read, change, write back: the loop behind every recorder write.
+
+The file is read fresh, the change is computed from that text, and the
+result replaces the file only if it still holds that text
+(:func:`~orchestrator.recorder.atomic.replace_if_unchanged`); if someone
+saved meanwhile, the loop reads their version and computes the change again.
+So a concurrent edit is merged, never overwritten, and the change itself is
+never applied to stale text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from orchestrator.errors import RecordError
+from orchestrator.recorder.atomic import replace_if_unchanged
+
+#: How many times one write re-applies its change to a file that keeps changing under it.
+MAX_ATTEMPTS = 20
+
+
+@dataclass(frozen=True)
+class Written:
+    """What one :func:`rewrite` put on disk (no write when the text was already right)."""
+
+    writes: int = 0
+    bytes: int = 0
+
+
+def rewrite(path: Path, change: Callable[[str | None], str], *, create: bool = False) -> Written:
+    """Replace the text of ``path`` with ``change(text)`` (``text=None``: no file, if ``create``).
+
+    ``change`` may run several times, each on newer text; the result of its
+    last run is what was written.
+    """
+    for _ in range(MAX_ATTEMPTS):
+        base = read_optional(path)
+        if base is None and not create:
+            raise RecordError("the file to record into is missing", path=path)
+        new = change(None if base is None else decode(base, path)).encode("utf-8")
+        if new == base:
+            return Written()
+        try:
+            done = replace_if_unchanged(path, new, base)
+        except OSError as exc:
+            raise RecordError(f"cannot write: {exc.strerror or exc}", path=path) from exc
+        if done:
+            return Written(1, len(new))
+    raise RecordError(
+        f"the file kept changing while recording ({MAX_ATTEMPTS} attempts)",
+        path=path,
+        hint="the changes stay queued; they are written on the next flush",
+    )
+
+
+def read_text(path: Path) -> str:
+    data = read_optional(path)
+    if data is None:
+        raise RecordError("the file to record into is missing", path=path)
+    return decode(data, path)
+
+
+def read_optional(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise RecordError(f"cannot read: {exc.strerror or exc}", path=path) from exc
+
+
+def decode(data: bytes, path: Path) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise RecordError("the file is not valid UTF-8", path=path, hint="save it as UTF-8") from None
