@@ -131,8 +131,9 @@ class _Outcome:
     help="Allow the plan's linter command to run (also ORCHESTRATE_TRUST_PLAN=1).",
 )
 @click.option("--record", is_flag=True, help="Mark rows whose files pass as complete in the plan.")
+@click.option("--wait", is_flag=True, help="With --record: wait for another run's plan lock instead of refusing.")
 def validate_cmd(
-    plan: Path, phase: int | None, row_id: str | None, as_json: bool, trust_plan: bool, record: bool
+    plan: Path, phase: int | None, row_id: str | None, as_json: bool, trust_plan: bool, record: bool, wait: bool
 ) -> int:
     """Check the output files of PLAN's rows against the format reference and the rules.
 
@@ -149,7 +150,7 @@ def validate_cmd(
     compiled = compile_plan(parsed, trust_plan=trust_plan)
     outcomes = [_validate_row(compiled, parsed, row) for row in rows]
     if record:
-        _record(compiled, parsed, outcomes)
+        _record(compiled, parsed, outcomes, wait=wait)
     ok = all(o.report.ok for o in outcomes if o.counts)
     if as_json:
         click.echo(
@@ -212,7 +213,7 @@ def _passes_before_recording(report: FileReport) -> bool:
     return all(c.ok or c.name == _REGISTERED for c in report.checks)
 
 
-def _record(compiled: CompiledPlan, plan: Plan, outcomes: list[_Outcome]) -> None:
+def _record(compiled: CompiledPlan, plan: Plan, outcomes: list[_Outcome], *, wait: bool = False) -> None:
     """Mark passing rows complete and register their outputs, then re-check what that changed.
 
     This is the seed's RECORD step: Status reads complete, the output is
@@ -230,7 +231,7 @@ def _record(compiled: CompiledPlan, plan: Plan, outcomes: list[_Outcome]) -> Non
     ]
     if not eligible:
         return
-    with Recorder(plan.path) as recorder:
+    with Recorder(plan.path, wait=wait) as recorder:
         for outcome in eligible:
             row = outcome.row
             recorder.set_status(row.phase, row.id, row.filename, COMPLETE)

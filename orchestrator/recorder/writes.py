@@ -10,6 +10,8 @@ never applied to stale text.
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +20,10 @@ from orchestrator.errors import RecordError
 from orchestrator.recorder.atomic import replace_if_unchanged
 
 #: How many times one write re-applies its change to a file that keeps changing under it.
-MAX_ATTEMPTS = 20
+MAX_ATTEMPTS = 40
+#: Longest pause between two attempts. Attempts back off (with jitter) so that a
+#: writer that saves in a tight loop cannot starve the recorder for long.
+MAX_PAUSE_S = 0.1
 
 
 @dataclass(frozen=True)
@@ -35,7 +40,9 @@ def rewrite(path: Path, change: Callable[[str | None], str], *, create: bool = F
     ``change`` may run several times, each on newer text; the result of its
     last run is what was written.
     """
-    for _ in range(MAX_ATTEMPTS):
+    for attempt in range(MAX_ATTEMPTS):
+        if attempt:
+            time.sleep(min(MAX_PAUSE_S, 0.001 * 2**attempt) * random.uniform(0.5, 1.0))
         base = read_optional(path)
         if base is None and not create:
             raise RecordError("the file to record into is missing", path=path)

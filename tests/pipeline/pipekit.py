@@ -39,7 +39,7 @@ class Demo:
 
     @property
     def outputs(self) -> Path:
-        return self.root / "output" / "glossary"
+        return self.root / "plans" / "output" / "glossary"
 
     def item(self, item: str, name: str) -> Path:
         return self.batch_dir / item / name
