@@ -14,7 +14,10 @@ MAPPED = {
     "orchestrator.examples.format_refs": "format_refs",
 }
 
+#: Folders of data files inside the package (no __init__.py of their own).
+DATA_PACKAGES = ["orchestrator.data", "orchestrator.templates"]
+
 setup(
-    packages=find_packages(include=["orchestrator", "orchestrator.*"]) + list(MAPPED),
+    packages=find_packages(include=["orchestrator", "orchestrator.*"]) + DATA_PACKAGES + list(MAPPED),
     package_dir={"orchestrator": "orchestrator", **MAPPED},
 )

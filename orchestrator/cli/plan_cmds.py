@@ -12,9 +12,9 @@ from pathlib import Path
 
 import click
 
-from orchestrator.errors import BadInputError, PlanProblems, Problem
+from orchestrator.errors import BadInputError, Problem
 from orchestrator.models import load_model_table
-from orchestrator.plan.check import check_plan
+from orchestrator.plan.check import check_plan, load_checked_plan
 from orchestrator.plan.model import Phase, Plan, Row
 from orchestrator.plan.parser import read_plan
 from orchestrator.prompts import dispatch_prompt, orchestrator_prompt
@@ -29,15 +29,6 @@ def _select_phase(plan: Plan, number: int) -> None:
         known = ", ".join(str(p.number) for p in plan.phases) or "none"
         raise BadInputError(f"no Phase {number} in the plan", path=plan.path,
                             hint=f"phases in this plan: {known}")
-
-
-def _checked_plan(path: Path) -> Plan:
-    """Read a plan and refuse it (exit 2, every problem listed) if ``check`` would."""
-    plan = read_plan(path)
-    problems = check_plan(plan, load_model_table(plan.base_dir))
-    if problems:
-        raise PlanProblems(problems, path)
-    return plan
 
 
 @click.command("init")
@@ -191,7 +182,7 @@ def prompt_cmd(plan: Path, phase: int | None, row_id: str | None) -> None:
       orchestrate prompt plans/glossary.md --phase 1
       orchestrate prompt plans/glossary.md --row 2
     """
-    parsed = _checked_plan(plan)
+    parsed = load_checked_plan(plan)
     if row_id is not None:
         row = parsed.find_row(row_id, phase)
         if row is None:

@@ -14,14 +14,12 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from orchestrator.dispatch.ledger import Ledger
-from orchestrator.errors import PlanProblems
 from orchestrator.models import load_model_table
 from orchestrator.pipeline.batch import find_batch, open_batch
 from orchestrator.pipeline.context import Context, StageResult
 from orchestrator.pipeline.summary import shown
 from orchestrator.pipeline.usage import UsageBook
-from orchestrator.plan.check import check_plan
-from orchestrator.plan.model import Plan
+from orchestrator.plan.check import load_checked_plan
 from orchestrator.plan.parser import read_plan
 
 DEFAULT_WORKERS = 5
@@ -59,15 +57,6 @@ class Terminal:
     ask: Callable[[str], bool]
 
 
-def checked_plan(path: Path) -> Plan:
-    """Read a plan and refuse it (exit 2, every problem listed) if ``check`` would."""
-    plan = read_plan(path)
-    problems = check_plan(plan, load_model_table(plan.base_dir))
-    if problems:
-        raise PlanProblems(problems, path)
-    return plan
-
-
 class Session:
     """One command: its options, terminal and context, and how it prints."""
 
@@ -79,7 +68,7 @@ class Session:
         """The batch (found or new), today's plan, and the sticky settings merged in."""
         opts = self.opts
         batch = open_batch(opts.plan, opts.phase, opts.batch_id, opts.data_dir)
-        plan = checked_plan(batch.plan_path)
+        plan = load_checked_plan(batch.plan_path)
         models = load_model_table(plan.base_dir)
         settings = batch.settings.merged(provider=opts.provider, model=opts.model)
         if settings.model:

@@ -11,9 +11,10 @@ import os
 from collections.abc import Callable, Iterator
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
-from orchestrator.errors import Problem
-from orchestrator.models import ModelTable
+from orchestrator.errors import PlanProblems, Problem
+from orchestrator.models import ModelTable, load_model_table
 from orchestrator.plan.model import KNOWN_STATUSES, SECTION_KEYS, Plan, Row
+from orchestrator.plan.parser import read_plan
 from orchestrator.plan.table_syntax import split_cells
 
 Check = Callable[[Plan, ModelTable], Iterator[Problem]]
@@ -194,3 +195,16 @@ def check_plan(plan: Plan, models: ModelTable) -> list[Problem]:
     """All problems in ``plan``, sorted by line."""
     problems = [problem for check in CHECKS for problem in check(plan, models)]
     return sorted(problems, key=lambda p: (p.line or 0))
+
+
+def load_checked_plan(path: Path) -> Plan:
+    """Read a plan and refuse it (exit 2, every problem listed) if ``check`` would.
+
+    Every command that acts on a plan goes through here, so none of them
+    starts work, or writes anything, on a plan ``orchestrate check`` rejects.
+    """
+    plan = read_plan(path)
+    problems = check_plan(plan, load_model_table(plan.base_dir))
+    if problems:
+        raise PlanProblems(problems, path)
+    return plan
