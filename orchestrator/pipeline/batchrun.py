@@ -28,7 +28,7 @@ from orchestrator.pipeline.session import Session
 from orchestrator.pipeline.stages import acquire, prepare
 from orchestrator.pipeline.summary import RunSummary, command_complete, estimate_text
 from orchestrator.pipeline.usage import UsageBook
-from orchestrator.providers.registry import create_provider
+from orchestrator.providers.registry import create_provider, resolve_provider_name
 from orchestrator.recorder import Recorder
 from orchestrator.validators import compile_plan
 
@@ -131,6 +131,7 @@ def run_process(sess: Session, *, everything: bool) -> int:
             f"batch {ctx.batch.id!r} has no items yet",
             hint=f"run `{sess.rerun_command('acquire')}` and prepare first, or `orchestrate all` for every stage",
         )
+    resolve_provider_name(ctx.batch.settings.provider)  # bad input before anything is written
     book = sess.book()
     state.calls_before = book.totals()[2]
     with Recorder(ctx.batch.plan_path, wait=sess.opts.wait) as rec:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from orchestrator.dispatch.ledger import Ledger
+from orchestrator.errors import BadInputError
 from orchestrator.models import load_model_table
 from orchestrator.pipeline.batch import find_batch, open_batch
 from orchestrator.pipeline.context import Context, StageResult
@@ -69,6 +70,10 @@ class Session:
         opts = self.opts
         batch = open_batch(opts.plan, opts.phase, opts.batch_id, opts.data_dir)
         plan = load_checked_plan(batch.plan_path)
+        if plan.phase(batch.phase) is None:
+            known = ", ".join(str(p.number) for p in plan.phases)
+            raise BadInputError(f"no Phase {batch.phase} in the plan", path=plan.path,
+                                hint=f"phases in this plan: {known}")
         models = load_model_table(plan.base_dir)
         settings = batch.settings.merged(provider=opts.provider, model=opts.model)
         if settings.model:

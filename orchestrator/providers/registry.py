@@ -97,11 +97,26 @@ def create_provider(name: str | None, *, env: Mapping[str, str] | None = None, *
     provider can be chosen, with a hint listing what to do.
     """
     env = os.environ if env is None else env
+    return _load(_entry_point(resolve_provider_name(name, env=env))).create(env, **options)
+
+
+def resolve_provider_name(name: str | None, *, env: Mapping[str, str] | None = None) -> str:
+    """The provider ``create_provider`` would build, checked without building it.
+
+    Commands call this before writing anything, so that a missing key or an
+    unknown name is bad input (exit 2) that leaves no trace.
+    """
+    env = os.environ if env is None else env
     chosen = _default_name(env) if name is None else name.strip().lower()
-    ep = _entry_points().get(chosen)
+    _entry_point(chosen)
+    return chosen
+
+
+def _entry_point(name: str) -> EntryPoint:
+    ep = _entry_points().get(name)
     if ep is None:
         raise BadInputError(
             f"unknown provider {name!r}",
             hint=f"use --provider NAME with one of: {_names_text()}",
         )
-    return _load(ep).create(env, **options)
+    return ep
