@@ -126,15 +126,29 @@ def _bundled() -> tuple[dict[str, Any], str]:
 
 
 def _user_files(plan_dir: Path | None) -> list[Path]:
-    """Override files in overlay order: the later ones win."""
+    """Override files in overlay order: the later ones win.
+
+    The two conventional places are optional; a file named by
+    ``$ORCHESTRATE_MODELS`` must exist (a typo there would otherwise be
+    silently ignored and the bundled prices used).
+    """
     config_home = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
     candidates = [config_home / "orchestrate" / "models.toml"]
     if plan_dir is not None:
         candidates.append(plan_dir / "orchestrate.toml")
+    found = [path for path in candidates if path.is_file()]
     env = os.environ.get("ORCHESTRATE_MODELS")
     if env:
-        candidates.append(Path(env))
-    return [path for path in candidates if path.is_file()]
+        named = Path(env)
+        if not named.is_file():
+            what = "is a folder" if named.is_dir() else "does not exist"
+            raise ConfigError(
+                f"$ORCHESTRATE_MODELS names {named}, which {what}",
+                path=named,
+                hint="point ORCHESTRATE_MODELS at a TOML file of [models.NAME] tables, or unset it",
+            )
+        found.append(named)
+    return found
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -142,12 +156,36 @@ def _read_toml(path: Path) -> dict[str, Any]:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"invalid TOML: {exc}", path=path, hint="fix the file's syntax") from None
+    except UnicodeDecodeError:
+        raise ConfigError("model table is not valid UTF-8", path=path, hint="save the file as UTF-8") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read model table: {exc.strerror}", path=path,
+                          hint="check the file's permissions, or move it out of the way") from None
 
 
-def _overlay(base: dict[str, Any], extra: dict[str, Any]) -> None:
-    for name, values in extra.get("models", {}).items():
+def _overlay(base: dict[str, Any], extra: dict[str, Any], origin: str, origins: dict[str, str]) -> None:
+    """Lay ``extra`` (read from ``origin``) over ``base``; ``origins`` records which file last set each model."""
+    models = extra.get("models", {})
+    if not isinstance(models, dict):
+        raise ConfigError(
+            "`models` must be a table of [models.NAME] tables",
+            path=origin,
+            hint='write each model as its own table, e.g. [models.haiku] with input = 0.10 and output = 0.50',
+        )
+    for name, values in models.items():
+        if not isinstance(values, dict):
+            raise ConfigError(
+                f"model {name!r} must be a table, not {type(values).__name__}",
+                path=origin,
+                hint=f"write it as [models.{name}] followed by keys such as input = 0.10 and output = 0.50",
+            )
         base.setdefault("models", {}).setdefault(name.lower(), {}).update(values)
-    base.setdefault("prices", {}).update(extra.get("prices", {}))
+        origins[name.lower()] = origin
+    prices = extra.get("prices", {})
+    if not isinstance(prices, dict):
+        raise ConfigError("`prices` must be a table", path=origin,
+                          hint='write it as [prices] with as_of = "YYYY-MM-DD" and source = "..."')
+    base.setdefault("prices", {}).update(prices)
 
 
 def _model(alias: str, values: dict[str, Any], origin: str) -> ModelInfo:
@@ -167,8 +205,9 @@ def _model(alias: str, values: dict[str, Any], origin: str) -> ModelInfo:
             **prices,
         )
     except (KeyError, TypeError, ValueError) as exc:
+        detail = f"no {exc.args[0]!r} price" if isinstance(exc, KeyError) else str(exc)
         raise ConfigError(
-            f"model {alias!r} is incomplete or malformed ({exc})",
+            f"model {alias!r} is incomplete or malformed ({detail})",
             path=origin,
             hint="each [models.NAME] needs numeric input and output prices per million tokens",
         ) from None
@@ -178,10 +217,11 @@ def load_model_table(plan_dir: Path | None = None) -> ModelTable:
     """The bundled table overlaid by the user's files (see module docstring)."""
     data, origin = _bundled()
     sources = [origin]
+    origins = {name: origin for name in data.get("models", {})}
     for path in _user_files(plan_dir):
-        _overlay(data, _read_toml(path))
+        _overlay(data, _read_toml(path), str(path), origins)
         sources.append(str(path))
-    models = {name: _model(name, values, sources[-1]) for name, values in data.get("models", {}).items()}
+    models = {name: _model(name, values, origins[name]) for name, values in data.get("models", {}).items()}
     prices = data.get("prices", {})
     return ModelTable(models, str(prices.get("as_of", "unknown")), str(prices.get("source", "unknown")),
                       tuple(sources))

@@ -133,6 +133,8 @@ def orchestrator_prompt(plan: Plan, phase: int, tracking_file: str, cwd: Path | 
         f"Write the output to {paths.output_dir.rstrip('/')}/[filename from plan].",
     )
     quoted = wrap(f'"{template}"', first="  ", rest="   ")
+    record = wrap("RECORD: Update the plan so each finished task's Status reads complete, "
+                  f"register each output in {tracking_file}, and note any issues found.")
     return f"""Read the plan at {plan_path}.
 
 ENUMERATE: Find every row in Phase {phase} with Status = pending.
@@ -152,8 +154,7 @@ the plan asks for.
    confirm the fields, the category value, and the section order the
    checklist requires.
 
-RECORD: Update the plan so each finished task's Status reads complete,
-register each output in {tracking_file}, and note any issues found.
+{record}
 """
 
 

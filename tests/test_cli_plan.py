@@ -156,3 +156,45 @@ def test_every_command_has_help_with_an_example() -> None:
         result = orchestrate(name, "--help")
         assert result.returncode == 0, (name, result.stderr)
         assert "Example" in result.stdout or "example" in result.stdout, name
+
+
+@pytest.mark.parametrize("command", [["check"], ["status"], ["prompt", "--phase", "1"]])
+def test_a_folder_instead_of_a_plan_names_the_plans_inside(tmp_path: Path, command: list[str]) -> None:
+    assert orchestrate("init", str(tmp_path / "demo")).returncode == 0
+    result = orchestrate(command[0], str(tmp_path / "demo"), *command[1:])
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert f"{tmp_path / 'demo'}: is a folder, not a plan file" in result.stderr
+    hint = result.stderr.split("hint:", 1)[1]
+    assert str(tmp_path / "demo" / "plans" / "glossary.md") in hint
+    assert "format_refs" not in hint  # a format reference is not a plan
+
+
+def test_an_unreadable_plan_is_bad_input_with_a_hint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from orchestrator.errors import PlanError
+    from orchestrator.plan.parser import read_plan
+
+    plan = tmp_path / "plan.md"
+    plan.write_text("# plan\n")
+
+    def denied(self: Path) -> bytes:
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "read_bytes", denied)
+    with pytest.raises(PlanError) as err:
+        read_plan(plan)
+    assert err.value.exit_code == 2
+    assert "permission denied" in err.value.message
+    assert err.value.hint and "permissions" in err.value.hint
+
+
+def test_a_symlinked_plan_resolves_paths_from_its_real_folder(seed_dir: Path, tmp_path: Path) -> None:
+    """check, status and prompt see the same folder as run and the recorder: the real file's."""
+    links = tmp_path / "links"
+    links.mkdir()
+    (links / "plan.md").symlink_to(seed_dir / "plan.md")
+    check = orchestrate("check", "links/plan.md", cwd=tmp_path)
+    assert check.returncode == 0, check.stderr  # the format reference is found beside the real plan
+    prompt = orchestrate("prompt", "links/plan.md", "--row", "2", cwd=tmp_path)
+    assert prompt.returncode == 0, prompt.stderr
+    assert " ".join(prompt.stdout.split()).endswith("Write the output to seed/output/quorum.md.")

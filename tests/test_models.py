@@ -56,3 +56,45 @@ def test_malformed_override_is_bad_input(tmp_path: Path) -> None:
     (tmp_path / "orchestrate.toml").write_text("[models.x\n")
     with pytest.raises(ConfigError, match="invalid TOML"):
         load_model_table(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("toml", "expected"),
+    [
+        ("[models]\nfoo = 3\n", "model 'foo' must be a table"),
+        ("models = 3\n", "`models` must be a table"),
+        ("prices = 'x'\n", "`prices` must be a table"),
+        ("[models.foo]\noutput = 1\n", "no 'input' price"),
+    ],
+)
+def test_misshapen_override_is_bad_input_not_a_crash(tmp_path: Path, toml: str, expected: str) -> None:
+    (tmp_path / "orchestrate.toml").write_text(toml)
+    with pytest.raises(ConfigError) as err:
+        load_model_table(tmp_path)
+    assert expected in err.value.message
+    assert err.value.path == str(tmp_path / "orchestrate.toml")
+    assert err.value.hint
+
+
+def test_a_malformed_model_names_the_file_that_defined_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "orchestrate.toml").write_text("[models.bad]\ninput = 'cheap'\noutput = 1\n")
+    env_file = tmp_path / "env.toml"
+    env_file.write_text("[models.haiku]\ninput = 0.07\n")
+    monkeypatch.setenv("ORCHESTRATE_MODELS", str(env_file))
+    with pytest.raises(ConfigError) as err:
+        load_model_table(tmp_path)
+    assert err.value.path == str(tmp_path / "orchestrate.toml")
+
+
+def test_orchestrate_models_naming_a_missing_file_is_refused(tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ORCHESTRATE_MODELS", str(tmp_path / "typo.toml"))
+    with pytest.raises(ConfigError, match="does not exist") as err:
+        load_model_table(tmp_path)
+    assert err.value.exit_code == 2
+
+
+def test_unreadable_override_is_bad_input(tmp_path: Path) -> None:
+    (tmp_path / "orchestrate.toml").write_bytes(b"\xff\xfe[models]")
+    with pytest.raises(ConfigError, match="not valid UTF-8"):
+        load_model_table(tmp_path)

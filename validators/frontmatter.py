@@ -27,10 +27,17 @@ _UNUSABLE = "the front matter is unusable (see frontmatter.present)"
 
 def _shape(value: YamlValue) -> str:
     if isinstance(value, list):
-        return f"a list [{', '.join(str(v) for v in value)}]"
+        return f"a list [{', '.join(_item(v) for v in value)}]"
     if isinstance(value, dict):
         return "a mapping"
-    return f"a single value '{value}'"
+    return f"a single value '{value}'" if value != "" else "no value"
+
+
+def _item(value: YamlValue) -> str:
+    """One list item as written; quoted when it holds a comma, so ``['a, b']`` is not read as two."""
+    if not isinstance(value, str):
+        return "a nested list" if isinstance(value, list) else "a mapping"
+    return f"'{value}'" if "," in value or not value.strip() else value
 
 
 class FrontMatterPresent(BaseValidator):

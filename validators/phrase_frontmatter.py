@@ -132,7 +132,8 @@ _ONE_OF_RE = re.compile(
     IGNORE_CASE,
 )
 _ALLOWED_FOR_RE = re.compile(
-    rf"^(?:allowed|valid|permitted|accepted)\s+(?:values\s+(?:for|of)\s+{Q}(?P<key>{KEY}){Q}|{Q}(?P<key2>{KEY}){Q}\s+values)"
+    rf"^(?:allowed|valid|permitted|accepted)\s+(?:values\s+(?:for|of)\s+{Q}(?P<key>{KEY}){Q}|{Q}(?P<key2>{KEY}){Q}\s+values"
+    rf"|{Q}(?P<key3>{KEY}){Q})"
     rf"\s*(?::|are|is)\s*(?P<rest>.+)$",
     IGNORE_CASE,
 )
@@ -142,11 +143,18 @@ _LISTED_IN_RE = re.compile(
     rf"(?P<where>content\s+rules|format\s+reference|reference)(?:\s+section)?$",
     IGNORE_CASE,
 )
+_MUST_BE_RE = re.compile(
+    rf"^(?:the\s+)?{Q}(?P<key>{KEY}){Q}(?:\s+(?:key|field|value))?\s+(?:must|should|shall|has\s+to|needs\s+to)\s+be\s+"
+    r"(?P<rest>.+?\s+or\s+.+)$",
+    IGNORE_CASE,
+)
 _OPEN_LIST_RE = re.compile(r"\b(?:etc|e\.g|for\s+example|such\s+as|like)\b|\.\.\.|…", IGNORE_CASE)
 
 
 class AllowedValuesPhrasing:
-    """ "X must be one of: A, B, C"; "X is one of the four values listed in Content Rules"."""
+    """ "X must be one of: A, B, C"; "X is one of the four values listed in Content Rules".
+
+    Also "X must be A, B or C" when the reference's own value of X is in the list."""
 
     name = "allowed values"
 
@@ -154,14 +162,42 @@ class AllowedValuesPhrasing:
         cleaned = clean(text)
         match = _ONE_OF_RE.match(cleaned) or _ALLOWED_FOR_RE.match(cleaned)
         if not match:
-            return None
-        key = _key(match.group("key") or match.group("key2"), scope)
+            return _must_be_list(cleaned, scope)
+        bare = match.groupdict().get("key3")
+        if bare:  # "Valid categories: A, B": only when the noun is a key of the reference
+            key = resolve_key(bare, scope.reference.keys) or ""
+            if not key:
+                return None
+        else:
+            key = _key(match.group("key") or match.group("key2"), scope)
         rest = match.group("rest").strip()
         listed = _LISTED_IN_RE.match(rest)
         values = _referenced_values(listed, scope, key) if listed else _closed_values(rest, scope, key)
         if isinstance(values, str):
             return NotCheckable(values)
         return Compiled((AllowedValues(source_of(scope), key, values),))
+
+
+def _must_be_list(text: str, scope: RuleScope) -> PhrasingResult:
+    """ "X must be A, B or C": a list of values only when X is a single-valued key of the
+    reference and the reference's own value is one of them (else "must be short or clear"
+    would become a list of allowed values)."""
+    match = _MUST_BE_RE.match(text)
+    key = resolve_key(match.group("key"), scope.known_keys()) if match else None
+    if match is None or key is None:
+        return None
+    example = scope.reference.doc.front_matter.entries.get(key)
+    if example is None or not isinstance(example.value, str):
+        return None
+    values = _closed_values(match.group("rest"), scope, key)
+    if isinstance(values, str):
+        return NotCheckable(values)
+    if example.value not in values:
+        return NotCheckable(
+            f"reads like a list of values for '{key}', but the format reference's own value "
+            f"'{example.value}' is not among them ({', '.join(values)}); write '{key} must be one of: A, B, C'"
+        )
+    return Compiled((AllowedValues(source_of(scope), key, values),))
 
 
 def _closed_values(text: str, scope: RuleScope, key: str) -> tuple[str, ...] | str:
@@ -204,11 +240,16 @@ _COUNT_RES = (
         rf"{AT_LEAST}\s+(?P<n>{NUM})(?:\s+(?:items?|entries|values|elements|tags|{KEY}))?$",
         IGNORE_CASE,
     ),
+    re.compile(
+        rf"^{Q}(?P<key>{KEY}){Q}\s*:\s*(?:{AT_LEAST}\s+(?P<n>{NUM})|(?P<n2>{NUM})\s*(?:or\s+more|\+))"
+        r"(?:\s+(?:items?|entries|values|elements))?$",
+        IGNORE_CASE,
+    ),
 )
 
 
 class MinItemsPhrasing:
-    """ "At least 2 tags"; "tags has at least 2 items"; "3 or more ingredients"."""
+    """ "At least 2 tags"; "tags has at least 2 items"; "3 or more ingredients"; "tags: 2 or more"."""
 
     name = "counts"
 
@@ -223,4 +264,5 @@ class MinItemsPhrasing:
             return NotCheckable(
                 f"'{word}' is not a front matter key of the format reference; only front matter lists can be counted"
             )
-        return Compiled((MinItems(source_of(scope), key, number(match.group("n")) or 0),))
+        count = match.group("n") or match.groupdict().get("n2") or ""
+        return Compiled((MinItems(source_of(scope), key, number(count) or 0),))

@@ -34,9 +34,18 @@ _SECTIONS_RES = (
         rf"\s+order\s*:\s*(?P<list>.+)$",
         IGNORE_CASE,
     ),
+    re.compile(
+        r"^(?:the\s+)?(?:required\s+)?" + _SECTION_WORD + r"\s*(?:\(\s*in\s+(?:this\s+|that\s+)?order\s*\)"
+        r"|,?\s*in\s+(?:this\s+|that\s+)?order)\s*:\s*(?P<list>.+)$",
+        IGNORE_CASE,
+    ),
     re.compile(_SEC_LEAD + _SECTION_WORD + r"\s*:?\s*(?P<list>.+?)" + _SEC_TAIL, IGNORE_CASE),
     re.compile(_SEC_LEAD + r"(?P<list>.+?)\s+" + _SECTION_WORD + _SEC_TAIL, IGNORE_CASE),
 )
+
+_ALWAYS_ORDERED = (0, 1)
+_ARROW_RE = re.compile(r"\s*(?:\u2192|->|=>|>)\s*")
+_NOT_A_NAME_RE = re.compile(r"[():<>{}\[\]\u2192]")
 
 
 class SectionsPhrasing:
@@ -53,14 +62,21 @@ class SectionsPhrasing:
         for index, pattern in enumerate(_SECTIONS_RES):
             match = pattern.match(cleaned)
             if match:
-                ordered = index == 0 or bool(match.group("order"))
+                ordered = index in _ALWAYS_ORDERED or bool(match.groupdict().get("order"))
                 return self._sections(match.group("list"), ordered, scope)
         return None
 
     def _sections(self, listed: str, ordered: bool, scope: RuleScope) -> PhrasingResult:
         known = scope.reference.headings
+        if _ARROW_RE.search(listed):  # "A → B → C" can only mean an order
+            listed, ordered = _ARROW_RE.sub(", ", listed), True
         names = [scope.reference.heading_spelling(n.lstrip("#").strip()) for n in split_list(listed, known)]
         known_keys = {heading_key(h) for h in known}
+        odd = next((n for n in names if heading_key(n) not in known_keys and _NOT_A_NAME_RE.search(n)), None)
+        if odd is not None:
+            return NotCheckable(
+                f"'{odd}' does not look like a section name, and the format reference has no such heading"
+            )
         if len(names) < 2 and not any(heading_key(n) in known_keys for n in names):
             return NotCheckable(f"'{listed}' does not name sections of the format reference")
         if len({heading_key(n) for n in names}) != len(names):

@@ -112,6 +112,8 @@ def _unfence(lines: list[str], notes: list[str]) -> list[str]:
     close = next((j for j in range(len(lines) - 1, opener, -1) if _is_closer(lines[j], fence)), None)
     before = lines[:opener]
     after = lines[close + 1 :] if close is not None else []
+    if any(_HEADING_RE.match(line) or line.rstrip() == "---" for line in after):
+        return lines  # the fence holds only part of the document (```yaml around the front matter)
     if any(line.strip() for line in before):
         notes.append(f"removed text before the code fence: '{_quote(before)}'")
     notes.append(

@@ -52,12 +52,17 @@ def number(word: str) -> int | None:
 
 
 def _top_level_pieces(text: str) -> list[str]:
-    """Split on commas and semicolons outside quotes, backticks and parentheses."""
+    """Split on commas, semicolons and ``|`` outside quotes, backticks and parentheses.
+
+    A slash between spaces (``A / B``) also separates; ``CI/CD`` stays whole.
+    """
     pieces: list[str] = []
     current: list[str] = []
     depth = 0
     quote: str | None = None
-    for char in text:
+    for index, char in enumerate(text):
+        if char == "/" and not quote and depth == 0 and _spaced(text, index):
+            char = ","
         if quote:
             quote = None if char == quote else quote
         elif char in '`"':
@@ -66,13 +71,18 @@ def _top_level_pieces(text: str) -> list[str]:
             depth += 1
         elif char in ")]" and depth:
             depth -= 1
-        elif char in ",;" and depth == 0:
+        elif char in ",;|" and depth == 0:
             pieces.append("".join(current))
             current = []
             continue
         current.append(char)
     pieces.append("".join(current))
     return [p.strip() for p in pieces if p.strip()]
+
+
+def _spaced(text: str, index: int) -> bool:
+    """Whitespace on both sides of ``text[index]``."""
+    return text[index - 1 : index].isspace() and text[index + 1 : index + 2].isspace()
 
 
 _QUOTED_RE = re.compile(r"`[^`]*`|\"[^\"]*\"")
@@ -98,7 +108,7 @@ def _split_conjunctions(piece: str) -> list[str]:
 
 
 def split_list(text: str, known: Iterable[str] = ()) -> list[str]:
-    """``"A, B, and C"`` → ``["A", "B", "C"]``; also ``A and B``, ``A, B or C``, ``A; B``.
+    """``"A, B, and C"`` → ``["A", "B", "C"]``; also ``A and B``, ``A, B or C``, ``A; B``, ``A | B``, ``A / B``.
 
     A piece is split on "and"/"or" only outside quotes, and not at all when it
     is a name in ``known`` (compared case-insensitively), so "Pros and Cons"
@@ -131,6 +141,7 @@ def resolve_key(word: str, known: Iterable[str], *, exact_only: bool = False) ->
         base + "es",
         base[:-1] if base.endswith("s") else "",
         base[:-2] if base.endswith("es") else "",
+        base[:-3] + "y" if base.endswith("ies") else "",
     ):
         if variant and variant in folded:
             return folded[variant]

@@ -19,7 +19,8 @@ from orchestrator.plan.model import Phase, Plan, Row
 from orchestrator.plan.parser import read_plan
 from orchestrator.prompts import dispatch_prompt, orchestrator_prompt
 
-PLAN_ARG = click.argument("plan", type=click.Path(dir_okay=False, path_type=Path))
+# A folder is refused by read_plan, whose message names the plan files inside it.
+PLAN_ARG = click.argument("plan", type=click.Path(path_type=Path))
 
 _EXAMPLES = {"plans": "orchestrator.examples.plans", "format_refs": "orchestrator.examples.format_refs"}
 
@@ -85,14 +86,15 @@ def check_cmd(plan: Path, as_json: bool) -> int:
     else:
         for problem in problems:
             click.echo(problem.render(), err=True)
+        # Notes, not problems: on stderr, so stdout stays the one summary line.
         for item in unchecked:
-            click.echo(f"{item.render()}")
+            click.echo(f"note: {item.render()}", err=True)
     if problems:
         if not as_json:
             click.echo(f"{plan}: {len(problems)} problem(s)", err=True)
         return 2
     if not as_json:
-        click.echo(_summary_line(parsed))
+        click.echo(_summary_line(parsed, len(unchecked)))
     return 0
 
 
@@ -105,14 +107,16 @@ def _unchecked_rules(plan: Plan) -> list[Problem]:
             for item, reason in compiled.unchecked_lines()]
 
 
-def _summary_line(plan: Plan) -> str:
+def _summary_line(plan: Plan, unchecked: int = 0) -> str:
     rows = list(plan.rows())
     counts: dict[str, int] = {}
     for row in rows:
         counts[row.status] = counts.get(row.status, 0) + 1
     by_status = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
     return (f"{plan.path}: OK: {len(plan.phases)} phase(s), {len(rows)} row(s) ({by_status}), "
-            f"{len(plan.content_rules)} content rule(s), {len(plan.checklist)} checklist item(s)")
+            f"{len(plan.content_rules)} content rule(s), {len(plan.checklist)} checklist item(s)"
+            + (f"; {unchecked} line(s) not machine-checked (`orchestrate explain {plan.path}` lists them)"
+               if unchecked else ""))
 
 
 @click.command("status")
@@ -142,8 +146,13 @@ def status_cmd(plan: Path, phase: int | None, as_json: bool) -> None:
     for p in phases:
         counts = ", ".join(f"{s}: {n}" for s, n in sorted(p.counts().items()))
         click.echo(f"Phase {p.number}  ({counts})")
+        # Columns as wide as their longest value, so a long filename cannot shift the titles.
+        w_id, w_status, w_model, w_file = (max([4, *(len(v) for v in values)]) for values in (
+            [r.id for r in p.rows], [r.status for r in p.rows], [r.model for r in p.rows],
+            [r.filename for r in p.rows]))
         for r in p.rows:
-            click.echo(f"  {r.id:>4}  {r.status:<9} {r.model:<8} {r.filename:<32} {r.title}")
+            click.echo(f"  {r.id:>{w_id}}  {r.status:<{w_status}}  {r.model:<{w_model}}  "
+                       f"{r.filename:<{w_file}}  {r.title}".rstrip())
 
 
 def _row_dict(row: Row) -> dict[str, object]:

@@ -18,6 +18,7 @@ from orchestrator.plan.model import COMPLETE, Plan, Row
 from orchestrator.plan.parser import read_plan
 from orchestrator.validators import CompiledPlan, FileReport, RuleReport, compile_plan
 from orchestrator.validators.expectations import CHECKLIST, CONTENT_RULES
+from orchestrator.validators.registry import DEFAULT_LINT_TIMEOUT
 from orchestrator.validators.results import failed
 
 PLAN_ARG = click.argument("plan", type=click.Path(dir_okay=False, path_type=Path))
@@ -130,10 +131,24 @@ class _Outcome:
     is_flag=True,
     help="Allow the plan's linter command to run (also ORCHESTRATE_TRUST_PLAN=1).",
 )
+@click.option(
+    "--lint-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=DEFAULT_LINT_TIMEOUT,
+    show_default=True,
+    help="Seconds the plan's linter may run per file before it is stopped and the file fails.",
+)
 @click.option("--record", is_flag=True, help="Mark rows whose files pass as complete in the plan.")
 @click.option("--wait", is_flag=True, help="With --record: wait for another run's plan lock instead of refusing.")
 def validate_cmd(
-    plan: Path, phase: int | None, row_id: str | None, as_json: bool, trust_plan: bool, record: bool, wait: bool
+    plan: Path,
+    phase: int | None,
+    row_id: str | None,
+    as_json: bool,
+    trust_plan: bool,
+    lint_timeout: float,
+    record: bool,
+    wait: bool,
 ) -> int:
     """Check the output files of PLAN's rows against the format reference and the rules.
 
@@ -147,7 +162,7 @@ def validate_cmd(
     """
     parsed = read_plan(plan)
     rows = _select_rows(parsed, phase, row_id)
-    compiled = compile_plan(parsed, trust_plan=trust_plan)
+    compiled = compile_plan(parsed, trust_plan=trust_plan, lint_timeout=lint_timeout)
     outcomes = [_validate_row(compiled, parsed, row) for row in rows]
     if record:
         _record(compiled, parsed, outcomes, wait=wait)
@@ -252,7 +267,7 @@ def _record(compiled: CompiledPlan, plan: Plan, outcomes: list[_Outcome], *, wai
 def _print_outcomes(compiled: CompiledPlan, outcomes: list[_Outcome]) -> None:
     skipped: dict[str, str] = {}
     for outcome in outcomes:
-        click.echo(_headline(outcome))
+        click.echo(_headline(outcome, compiled))
         for check in outcome.report.failures:
             if not outcome.missing:
                 click.echo("    " + check.render(outcome.report.path).replace("\n", "\n      "))
@@ -273,9 +288,11 @@ def _print_outcomes(compiled: CompiledPlan, outcomes: list[_Outcome]) -> None:
     )
 
 
-def _headline(outcome: _Outcome) -> str:
+def _headline(outcome: _Outcome, compiled: CompiledPlan) -> str:
     row = outcome.row
     label = "MISSING" if outcome.missing else ("PASS" if outcome.report.ok else "FAIL")
     extra = f" (row is {row.status})" if outcome.missing else ""
+    if outcome.missing and row.filename and Path(row.filename).name == compiled.reference.path.name:
+        extra = f" (row is {row.status}; its output is the format reference {compiled.reference.path})"
     extra += " -> recorded complete" if outcome.recorded else ""
     return f"{label:<7} phase {row.phase} row {row.id}: {outcome.report.path}{extra}"

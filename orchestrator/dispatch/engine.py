@@ -231,16 +231,36 @@ class _Run:
     # --- one call, with retries ------------------------------------------------------
 
     async def gate(self, limits: ModelLimits, request: CallRequest) -> int:
-        """Wait until this call may start; raise :class:`_Unfinished` when halting."""
+        """Wait until this call may start; raise :class:`_Unfinished` when halting.
+
+        The waits (a shared cool-down of up to ``retry_after_max_s``, a slow
+        rate limit) end as soon as dispatch halts: a worker that has no call
+        in flight must not hold up a fatal stop or Ctrl-C until the grace
+        period cancels it.
+        """
         self.check_budget()
         if self.halted.is_set():
             raise _Unfinished
-        await self.cooldown.wait()
-        charged = await limits.acquire(request)
-        await self.cooldown.wait()  # a 429 may have arrived while we queued for the limiter
-        if self.halted.is_set():
-            raise _Unfinished
-        return charged
+
+        async def admitted() -> int:
+            await self.cooldown.wait()
+            charged = await limits.acquire(request)
+            await self.cooldown.wait()  # a 429 may have arrived while we queued for the limiter
+            return charged
+
+        waiting = asyncio.ensure_future(admitted())
+        halting = asyncio.ensure_future(self.halted.wait())
+        try:
+            await asyncio.wait((waiting, halting), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (waiting, halting):
+                task.cancel()
+            await asyncio.gather(waiting, halting, return_exceptions=True)
+        if waiting.done() and not waiting.cancelled():
+            charged = waiting.result()  # an exception here is a bug: raise it as is
+            if not self.halted.is_set():
+                return charged
+        raise _Unfinished
 
     async def call(self, conv: _Conversation) -> CallResult:
         """One successful response for the conversation so far, retrying what may be retried."""

@@ -7,6 +7,7 @@ print them.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -120,7 +121,13 @@ class Plan:
 
     @property
     def base_dir(self) -> Path:
-        return self.path.parent
+        """The folder the plan's paths are relative to: the *real* file's folder.
+
+        A plan reached through a symlink is read, written (by the recorder)
+        and locked at its real path, so its relative paths resolve from there
+        too, whichever command reads it.
+        """
+        return Path(os.path.realpath(self.path)).parent
 
     def section(self, key: str) -> Section | None:
         return self.sections.get(key)

@@ -54,8 +54,18 @@ def read_plan(path: Path | str) -> Plan:
         raise PlanError(
             "plan file not found", path=path, hint="check the path, or create one with `orchestrate init DIR`"
         ) from None
+    except IsADirectoryError:
+        raise PlanError("is a folder, not a plan file", path=path, hint=_folder_hint(path)) from None
+    except PermissionError:
+        raise PlanError(
+            "cannot read plan file: permission denied", path=path,
+            hint="check the file's permissions (`ls -l`), or run as a user who may read it",
+        ) from None
     except OSError as exc:
-        raise PlanError(f"cannot read plan file: {exc.strerror}", path=path) from None
+        raise PlanError(
+            f"cannot read plan file: {exc.strerror or exc}", path=path,
+            hint="pass the path of a readable markdown plan file",
+        ) from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -64,6 +74,31 @@ def read_plan(path: Path | str) -> Plan:
             "plan file is not valid UTF-8", path=path, line=line, hint="save the file as UTF-8"
         ) from None
     return parse_plan(text, path)
+
+
+def _folder_hint(folder: Path) -> str:
+    """Name the plan files (markdown with a ``Phase N`` heading) a user probably meant by a folder."""
+    found: list[Path] = []
+    try:
+        for candidate in sorted(p for pattern in ("*.md", "*/*.md") for p in folder.glob(pattern)):
+            if len(found) < 5 and candidate.is_file() and _PHASE_HEADING_RE.search(_head(candidate)):
+                found.append(candidate)
+    except OSError:
+        pass
+    if not found:
+        return "pass the plan's markdown file, e.g. plans/glossary.md (`orchestrate init DIR` writes one)"
+    return "pass the plan's markdown file: " + ", ".join(str(p) for p in found)
+
+
+_PHASE_HEADING_RE = re.compile(r"^\s{0,3}#{1,6}\s+phase\s+\d", re.IGNORECASE | re.MULTILINE)
+
+
+def _head(path: Path, limit: int = 1 << 20) -> str:
+    try:
+        with path.open("rb") as handle:
+            return handle.read(limit).decode("utf-8", "replace")
+    except OSError:
+        return ""
 
 
 def parse_plan(text: str, path: Path | str = "plan.md") -> Plan:

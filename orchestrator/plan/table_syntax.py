@@ -36,10 +36,15 @@ def _pipe_positions(line: str) -> list[int]:
 
 
 def content_bounds(line: str) -> tuple[int, int]:
-    """The line without its line ending, a BOM, and surrounding whitespace."""
+    """The line without its line ending, a BOM, blockquote markers and surrounding whitespace.
+
+    A table row never starts with ``>`` unless the table sits in a blockquote
+    (a ``>`` line would end the table), so leading ``>`` markers are the
+    container's, not a cell.
+    """
     end = len(line.rstrip("\r\n"))
     start = 1 if line.startswith("\ufeff") else 0
-    while start < end and line[start] in " \t":
+    while start < end and line[start] in " \t>":
         start += 1
     while end > start and line[end - 1] in " \t":
         end -= 1

@@ -30,6 +30,7 @@ from orchestrator.errors import (
     AuthenticationFailed,
     BadInputError,
     BadRequest,
+    ConfigError,
     Overloaded,
     ProviderError,
     ProviderTimeout,
@@ -65,6 +66,25 @@ _SPEND_CLASSES = (
     "LinkedOrganizationSpendLimitReachedError",
 )
 _KEY_HINT = "check ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN): missing, wrong, or lacking access"
+#: Overrides the per-call timeout (seconds) of the ``anthropic`` and ``sim`` providers.
+TIMEOUT_VARIABLE = "ORCHESTRATE_TIMEOUT_S"
+
+
+def timeout_from_env(env: Mapping[str, str]) -> float | None:
+    """``ORCHESTRATE_TIMEOUT_S`` as seconds, None when unset; a bad value is bad input."""
+    raw = (env.get(TIMEOUT_VARIABLE) or "").strip()
+    if not raw:
+        return None
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = float("nan")
+    if not seconds > 0 or seconds == float("inf"):
+        raise ConfigError(
+            f"{TIMEOUT_VARIABLE}={raw!r} is not a positive number of seconds",
+            hint=f"set {TIMEOUT_VARIABLE} to e.g. 120, or unset it for the default",
+        )
+    return seconds
 
 
 class AnthropicProvider(Provider):
@@ -107,6 +127,9 @@ class AnthropicProvider(Provider):
         options.setdefault("api_key", env.get("ANTHROPIC_API_KEY") or None)
         options.setdefault("auth_token", env.get("ANTHROPIC_AUTH_TOKEN") or None)
         options.setdefault("base_url", env.get("ANTHROPIC_BASE_URL") or None)
+        timeout = timeout_from_env(env)
+        if timeout is not None:
+            options.setdefault("timeout", timeout)
         return cls(**options)
 
     @property
@@ -274,16 +297,30 @@ def map_error(exc: anthropic.APIError) -> ProviderError:
     """The project error for an SDK error (the only place the SDK's tree is read)."""
     import anthropic
 
-    if isinstance(exc, anthropic.APIConnectionError):  # includes APITimeoutError
-        return ProviderTimeout(f"connection failed or timed out: {exc.message}")
+    if isinstance(exc, anthropic.APITimeoutError):
+        return ProviderTimeout(
+            "the call timed out before the answer was complete",
+            hint=f"long outputs take time: raise the per-call timeout with {TIMEOUT_VARIABLE}",
+        )
+    if isinstance(exc, anthropic.APIConnectionError):
+        cause = f" ({exc.__cause__})" if exc.__cause__ else ""
+        return ProviderTimeout(f"connection failed: {exc.message}{cause}")
     if not isinstance(exc, anthropic.APIStatusError):
         return Overloaded(f"unusable response from the API: {exc.message}")
     return _map_status(exc)
 
 
 def _map_status(exc: anthropic.APIStatusError) -> ProviderError:
+    """Status (and ``x-should-retry``, which overrides it as in the SDK) to a project error.
+
+    Spend limits and bad keys stop the run whatever the header says. Otherwise
+    ``x-should-retry: false`` makes a normally retried answer a plain
+    :class:`ProviderError` (the row fails, the run goes on), and
+    ``x-should-retry: true`` makes a normally final 4xx a retried one.
+    """
     status, text, rid = exc.status_code, _describe(exc), exc.request_id
     wait = retry_after(exc.response.headers)
+    should_retry = (exc.response.headers.get("x-should-retry") or "").strip().lower()
     if _is_spend_limit(exc):
         return SpendLimitReached(
             text,
@@ -293,9 +330,17 @@ def _map_status(exc: anthropic.APIStatusError) -> ProviderError:
         )
     if status in (401, 403):
         return AuthenticationFailed(text, status=status, request_id=rid, hint=_KEY_HINT)
+    retried = status == 429 or status >= 500 or status in (408, 409)
+    if retried and should_retry == "false":
+        return ProviderError(
+            text,
+            status=status,
+            request_id=rid,
+            hint="the API answered x-should-retry: false, so this row was not retried",
+        )
     if status == 429:
         return RateLimited(text, status=status, retry_after=wait, request_id=rid)
-    if status >= 500 or status in (408, 409):
+    if retried or should_retry == "true":
         return Overloaded(text, status=status, retry_after=wait, request_id=rid)
     return BadRequest(
         text,

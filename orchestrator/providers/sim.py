@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Self
 
-from orchestrator.providers.anthropic import AnthropicProvider
+from orchestrator.providers.anthropic import AnthropicProvider, timeout_from_env
 from orchestrator.providers.base import CallRequest, CallResult, Provider
 
 if TYPE_CHECKING:
@@ -55,9 +55,12 @@ class SimProvider(Provider):
 
     @classmethod
     def create(cls, env: Mapping[str, str], **options: Any) -> Self:
-        """``ORCHESTRATE_SIM_URL`` and ``ORCHESTRATE_SIM`` from ``env``; the key only if given."""
+        """``ORCHESTRATE_SIM_URL``, ``ORCHESTRATE_SIM`` and ``ORCHESTRATE_TIMEOUT_S`` from ``env``."""
         options.setdefault("url", env.get(URL_VARIABLE) or None)
         options.setdefault("sim_env", env.get("ORCHESTRATE_SIM", ""))
+        timeout = timeout_from_env(env)
+        if timeout is not None:
+            options.setdefault("timeout", timeout)
         return cls(**options)
 
     @property

@@ -77,7 +77,7 @@ def apply_statuses(
             continue
         result.recorded.append(key)
         if row.status != wanted:
-            edits.setdefault(phase.heading_line, (phase, {}))[1][row.line - 1] = style(wanted)
+            edits.setdefault(phase.heading_line, (phase, {}))[1][row.line - 1] = _cell_style(row, style)(wanted)
     if edits:
         for phase, values in edits.values():
             _rewrite_status_column(lines, phase, values)
@@ -146,6 +146,14 @@ def _status_column_cached(header_line: str) -> int:
 
 def _normalise(text: str) -> str:
     return " ".join(text.strip().rstrip(":").split()).lower()
+
+
+def _cell_style(row: Row, plan_style: Callable[[str], str]) -> Callable[[str], str]:
+    """The case of the word being replaced (``PENDING`` -> ``COMPLETE``), else the plan's."""
+    word = row.status_text.strip()
+    if word and word in (word.lower(), word.upper(), word.capitalize()):
+        return case_style([word])
+    return plan_style
 
 
 def case_style(values: Iterable[str]) -> Callable[[str], str]:

@@ -107,7 +107,8 @@ class Recorder:
 
     def __enter__(self) -> Recorder:
         if not self.plan_path.is_file():
-            raise RecordError("the plan to record into is missing", path=self.plan_path)
+            raise RecordError("the plan to record into is missing", path=self.plan_path,
+                              hint="check the plan's path; a plan reached through a symlink must still exist")
         self._lock.acquire()
         try:
             remove_stale_temps(self.plan_path)

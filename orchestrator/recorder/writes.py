@@ -24,6 +24,7 @@ MAX_ATTEMPTS = 40
 #: Longest pause between two attempts. Attempts back off (with jitter) so that a
 #: writer that saves in a tight loop cannot starve the recorder for long.
 MAX_PAUSE_S = 0.1
+_MISSING_HINT = "it was moved or deleted during the run: put it back (or pass its new path) and run again"
 
 
 @dataclass(frozen=True)
@@ -45,14 +46,18 @@ def rewrite(path: Path, change: Callable[[str | None], str], *, create: bool = F
             time.sleep(min(MAX_PAUSE_S, 0.001 * 2**attempt) * random.uniform(0.5, 1.0))
         base = read_optional(path)
         if base is None and not create:
-            raise RecordError("the file to record into is missing", path=path)
+            raise RecordError("the file to record into is missing", path=path, hint=_MISSING_HINT)
         new = change(None if base is None else decode(base, path)).encode("utf-8")
         if new == base:
             return Written()
         try:
             done = replace_if_unchanged(path, new, base)
         except OSError as exc:
-            raise RecordError(f"cannot write: {exc.strerror or exc}", path=path) from exc
+            raise RecordError(
+                f"cannot write: {exc.strerror or exc}", path=path,
+                hint="the recorder writes a temporary file beside it and renames it: check that you may "
+                "write to its folder and that the disk is not full; the changes stay queued",
+            ) from exc
         if done:
             return Written(1, len(new))
     raise RecordError(
@@ -65,7 +70,7 @@ def rewrite(path: Path, change: Callable[[str | None], str], *, create: bool = F
 def read_text(path: Path) -> str:
     data = read_optional(path)
     if data is None:
-        raise RecordError("the file to record into is missing", path=path)
+        raise RecordError("the file to record into is missing", path=path, hint=_MISSING_HINT)
     return decode(data, path)
 
 
@@ -75,7 +80,8 @@ def read_optional(path: Path) -> bytes | None:
     except FileNotFoundError:
         return None
     except OSError as exc:
-        raise RecordError(f"cannot read: {exc.strerror or exc}", path=path) from exc
+        raise RecordError(f"cannot read: {exc.strerror or exc}", path=path,
+                          hint="check the file's permissions (`ls -l`)") from exc
 
 
 def decode(data: bytes, path: Path) -> str:

@@ -22,6 +22,7 @@ _PROBABILITIES = frozenset(
         "p529",
         "p500",
         "pdisconnect",
+        "pspend_limit",
         "pbad_enum",
         "pmissing_section",
         "pfenced",
@@ -47,6 +48,9 @@ class SimConfig:
     p529: float = 0.0
     p500: float = 0.0
     pdisconnect: float = 0.0
+    pspend_limit: float = 0.0
+    #: once this many messages have been answered, refuse the rest: the spend limit (0 = never)
+    spend_limit_after: int = 0
     pbad_enum: float = 0.0
     pmissing_section: float = 0.0
     pfenced: float = 0.0

@@ -6,9 +6,10 @@ This module owns routing, authentication, error bodies, injected faults and
 rate limiting; what a message *says* comes from :mod:`orchestrator.sim.writer`.
 
 Order of checks for ``POST /v1/messages``: authentication, body validation,
-rate limits (answered at once), then the simulated latency, then the random
-faults (``pdisconnect``, ``p429``, ``p529``, ``p500``, in that order), then
-the answer. Faults and limits apply to ``POST /v1/messages`` only.
+the spend limit (``spend_limit_after``, ``pspend_limit``), rate limits (both
+answered at once), then the simulated latency, then the random faults
+(``pdisconnect``, ``p429``, ``p529``, ``p500``, in that order), then the
+answer. Faults and limits apply to ``POST /v1/messages`` only.
 """
 
 from __future__ import annotations
@@ -57,12 +58,21 @@ Headers = dict[str, str]
 class _Reply(Exception):
     """Raised inside a route to send an error response."""
 
-    def __init__(self, status: int, error_type: str, message: str, headers: Headers | None = None):
+    def __init__(
+        self,
+        status: int,
+        error_type: str,
+        message: str,
+        headers: Headers | None = None,
+        *,
+        details: dict[str, Any] | None = None,
+    ):
         super().__init__(message)
         self.status = status
         self.error_type = error_type
         self.message = message
         self.headers = headers or {}
+        self.details = details  # ``error.details``, e.g. {"error_code": ...}
 
 
 class _Exchange:
@@ -131,11 +141,10 @@ class _Exchange:
         self.send(status, body, "application/json", headers)
 
     def send_error(self, err: _Reply) -> None:
-        body = {
-            "type": "error",
-            "error": {"type": err.error_type, "message": err.message},
-            "request_id": self.request_id,
-        }
+        error: dict[str, Any] = {"type": err.error_type, "message": err.message}
+        if err.details is not None:
+            error["details"] = err.details
+        body = {"type": "error", "error": error, "request_id": self.request_id}
         self.send_json(err.status, body, err.headers)
 
     def disconnect(self) -> None:
@@ -158,6 +167,8 @@ class _App:
         self._base_url = base_url
         self._rng = random.Random(config.seed)
         self._rng_lock = threading.Lock()
+        self._answered = 0  # POST /v1/messages answered with a message (for spend_limit_after)
+        self._answered_lock = threading.Lock()
         self.cache = PromptCache(config.cache_min_tokens, config.cache_ttl_s)
         self.limiter = RateLimiter(config.rpm, config.tpm, config.otpm)
         self.batches = BatchStore(self._batch_item, config.batch_delay_ms / 1000)
@@ -201,14 +212,20 @@ class _App:
                 raise _Reply(404, "not_found_error", f"Not found: {method} {ex.path}")
             if endpoint != "health":
                 self._authenticate(ex)
+                if not ex.header("anthropic-version").strip():  # the SDK and the CLI always send it
+                    raise _Reply(400, "invalid_request_error", "anthropic-version: header is required")
             route(ex, arg)
         except _Reply as err:
             ex.send_error(err)
         except (BrokenPipeError, ConnectionResetError):
             handler.close_connection = True
         except Exception as exc:  # report, don't kill the connection thread silently
+            # A bug of ours, not a fault drawn on purpose: counted (tests assert there are
+            # none) and marked x-should-retry: false, so a client's retries cannot hide it.
             _log.exception("simulator error on %s %s", method, ex.path)
-            ex.send_error(_Reply(500, "api_error", f"internal simulator error: {exc!r}"))
+            self.stats.record_internal_error()
+            message = f"internal simulator error: {exc!r}"
+            ex.send_error(_Reply(500, "api_error", message, {"x-should-retry": "false"}))
 
     def _route(self, method: str, path: str) -> tuple[str, _Route | None, str]:
         """The endpoint's name, its route (None: not found) and the batch id, if any."""
@@ -251,6 +268,7 @@ class _App:
             problem = check_message_request(body)
             if problem:
                 raise _Reply(400, "invalid_request_error", problem)
+            self._spend_limit()
             if self.limiter.enabled:
                 decision = self.limiter.admit(input_cost(body, self.config, self.cache))
                 headers = self._limit_headers(decision.states)
@@ -271,12 +289,35 @@ class _App:
             err.headers = {**headers, **err.headers}
             raise
         self.stats.record_usage(message["usage"])
+        with self._answered_lock:
+            self._answered += 1
         self.limiter.charge_output(message["usage"]["output_tokens"])
         if body.get("stream") is True:
             sse = {"Cache-Control": "no-cache", **headers}
             ex.send(200, sse_stream(message), "text/event-stream; charset=utf-8", sse)
         else:
             ex.send_json(200, message, headers)
+
+    def _spend_limit(self) -> None:
+        """Refuse as the API does once the organisation's spend limit is reached.
+
+        The wire form the SDK turns into ``EnforcedSpendLimitReachedError`` (a
+        ``RateLimitError``): a 429 whose ``error.details.error_code`` is
+        ``enforced_spend_limit_reached``, marked ``x-should-retry: false``.
+        """
+        cfg = self.config
+        with self._answered_lock:
+            reached = bool(cfg.spend_limit_after) and self._answered >= cfg.spend_limit_after
+        if not reached and not self.chance(cfg.pspend_limit):
+            return
+        self.stats.record_fault("spend_limit")
+        raise _Reply(
+            429,
+            "rate_limit_error",
+            "You have reached your specified API usage limits. You will regain access next month.",
+            {"x-should-retry": "false"},
+            details={"error_code": "enforced_spend_limit_reached"},
+        )
 
     def _fault(self, ex: _Exchange, headers: Headers) -> bool:
         """Inject a random failure; True when the exchange is over."""

@@ -20,6 +20,7 @@ class StatsSnapshot:
     responses: dict[int, int]  # by HTTP status (0 = connection dropped on purpose)
     faults: dict[str, int]  # injected on purpose: "p429", "p529", "p500", "pdisconnect"
     rate_limited: int  # 429s from the rpm/tpm/otpm limits
+    internal_errors: int  # 500s from a bug in the simulator itself (never on purpose)
     messages_created: int  # successful POST /v1/messages answers
     batch_messages_created: int  # succeeded batch results
     input_tokens: int  # billed, real-time and batch together
@@ -43,6 +44,7 @@ class SimStats:
             self._responses: Counter[int] = Counter()
             self._faults: Counter[str] = Counter()
             self._rate_limited = 0
+            self._internal_errors = 0
             self._messages = 0
             self._batch_messages = 0
             self._tokens: Counter[str] = Counter()
@@ -67,6 +69,10 @@ class SimStats:
         with self._lock:
             self._rate_limited += 1
 
+    def record_internal_error(self) -> None:
+        with self._lock:
+            self._internal_errors += 1
+
     def record_usage(self, usage: dict[str, int], *, batch: bool = False) -> None:
         """Bill one message's usage (``input_tokens``, ``output_tokens``, cache fields)."""
         with self._lock:
@@ -90,6 +96,7 @@ class SimStats:
                 responses=dict(self._responses),
                 faults=dict(self._faults),
                 rate_limited=self._rate_limited,
+                internal_errors=self._internal_errors,
                 messages_created=self._messages,
                 batch_messages_created=self._batch_messages,
                 input_tokens=self._tokens["input_tokens"],

@@ -258,3 +258,37 @@ async def test_duplicate_keys_are_refused() -> None:
 async def test_empty_job_list() -> None:
     report = await dispatch([], ScriptedProvider(), RecordingHooks(), settings())
     assert report.outcomes == [] and report.stopped is None and report.cost_usd == 0.0
+
+
+async def test_a_stop_wakes_workers_waiting_out_a_shared_cool_down() -> None:
+    # 0000's 429 asks everyone to wait 30 s; the other worker then waits in the cool-down
+    # with nothing in flight: Ctrl-C must end the run now, not after the grace period.
+    provider = ScriptedProvider(
+        {"0000": [Step(error=RateLimited("429", retry_after=30.0), delay=0.01)]},
+        default=Step(delay=0.05),
+    )
+    stop = asyncio.Event()
+    asyncio.get_running_loop().call_later(0.3, stop.set)
+    started = time.monotonic()
+    report = await dispatch(make_jobs(4), provider, RecordingHooks(), settings(workers=2, grace_s=5.0), stop=stop)
+    assert time.monotonic() - started < 2.0
+    assert report.stopped == "interrupted"
+    assert [o.key for o in report.outcomes] == ["0001"]
+    assert report.unfinished == ["0000", "0002"] and report.not_started == ["0003"]
+
+
+async def test_a_fatal_error_wakes_workers_waiting_out_a_shared_cool_down() -> None:
+    fatal = AuthenticationFailed("401 authentication_error: invalid x-api-key", status=401)
+    provider = ScriptedProvider(
+        {
+            "0000": [Step(error=RateLimited("429", retry_after=30.0), delay=0.01)],
+            "0001": [Step(error=fatal, delay=0.2)],
+        },
+        default=Step(delay=0.05),
+    )
+    started = time.monotonic()
+    report = await dispatch(make_jobs(5), provider, RecordingHooks(), settings(workers=3))
+    assert time.monotonic() - started < 2.0
+    assert report.stopped == "fatal" and report.fatal is fatal
+    assert [c.key for c in provider.calls] == ["0000", "0001", "0002"]
+    assert report.unfinished == ["0000", "0001", "0003"] and report.not_started == ["0004"]

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import anthropic
 import httpx2
 import pytest
 
-from orchestrator.dispatch import DispatchSettings, Job, Verdict, dispatch
+from orchestrator.dispatch import DispatchSettings, Job, Ledger, Verdict, dispatch
 from orchestrator.errors import (
     AuthenticationFailed,
     BadRequest,
+    ConfigError,
     Overloaded,
+    ProviderError,
     ProviderTimeout,
     RateLimited,
     SpendLimitReached,
@@ -73,6 +76,8 @@ def start_sim() -> Iterator[Callable[..., SimServer]]:
     yield start
     for server in servers:
         server.stop()
+    # a 500 from a simulator bug must never pass as an injected fault that retries absorbed
+    assert [s.stats.snapshot().internal_errors for s in servers] == [0] * len(servers)
 
 
 async def call_with(server: SimServer, key: str = "sk-test", req: CallRequest | None = None) -> CallResult:
@@ -122,6 +127,38 @@ async def test_an_invalid_request_becomes_bad_request(start_sim: Callable[..., S
     with pytest.raises(BadRequest) as caught:
         await call_with(start_sim(), req=request(max_tokens=0))
     assert caught.value.status == 400 and "max_tokens" in caught.value.message
+
+
+async def test_the_spend_limit_becomes_spend_limit_reached(start_sim: Callable[..., SimServer]) -> None:
+    with pytest.raises(SpendLimitReached) as caught:
+        await call_with(start_sim(pspend_limit=1.0))
+    assert caught.value.status == 429 and not caught.value.retryable
+    assert caught.value.hint and "spend limit" in caught.value.hint
+
+
+async def test_a_call_slower_than_the_timeout_becomes_provider_timeout(
+    start_sim: Callable[..., SimServer],
+) -> None:
+    server = start_sim(latency_ms=1500)
+    provider = AnthropicProvider(api_key="sk-test", base_url=server.url, timeout=0.3)
+    try:
+        with pytest.raises(ProviderTimeout, match="timed out"):
+            await provider.call(request())
+    finally:
+        await provider.aclose()
+
+
+async def test_orchestrate_timeout_s_sets_the_call_timeout() -> None:
+    env = {"ANTHROPIC_API_KEY": "sk-test", "ORCHESTRATE_TIMEOUT_S": "2.5"}
+    provider = create_provider("anthropic", env=env)
+    assert isinstance(provider, AnthropicProvider)
+    assert provider._client.timeout.read == 2.5  # type: ignore[union-attr]
+    await provider.aclose()
+    sim = create_provider("sim", env={"ORCHESTRATE_TIMEOUT_S": "7"})
+    assert isinstance(sim, SimProvider) and sim._timeout == 7.0
+    for bad in ("soon", "0", "-1", "inf", "nan"):
+        with pytest.raises(ConfigError, match="ORCHESTRATE_TIMEOUT_S"):
+            create_provider("anthropic", env={**env, "ORCHESTRATE_TIMEOUT_S": bad})
 
 
 # --- error mapping without a server (statuses the simulator does not send) ----
@@ -175,6 +212,38 @@ def test_status_mapping(status: int, code: str | None, expected: type[Exception]
         assert isinstance(exc, anthropic.RateLimitError), "the SDK's class is a RateLimitError"
     mapped = map_error(exc)
     assert type(mapped) is expected and mapped.status == status
+
+
+@pytest.mark.parametrize(
+    ("status", "header", "expected", "retryable"),
+    [
+        (529, "false", ProviderError, False),  # the SDK would not retry it: neither do we
+        (503, "false", ProviderError, False),
+        (429, "false", ProviderError, False),
+        (409, "true", Overloaded, True),
+        (400, "true", Overloaded, True),  # the SDK would retry it: so do we
+        (404, "false", BadRequest, False),
+        (401, "true", AuthenticationFailed, False),  # a bad key stops the run whatever the header
+        (429, "true", RateLimited, True),
+    ],
+)
+def test_x_should_retry_overrides_the_status(
+    status: int, header: str, expected: type[Exception], retryable: bool
+) -> None:
+    exc = sdk_error(status, **{"x-should-retry": header}) if status != 401 else None
+    if exc is None:
+        body = {"type": "error", "error": {"type": "authentication_error", "message": "m"}}
+        response = httpx2.Response(
+            401, headers={"x-should-retry": header}, json=body, request=httpx2.Request("POST", "http://sim/")
+        )
+        exc = anthropic.AuthenticationError("m", response=response, body=body)
+    mapped = map_error(exc)
+    assert type(mapped) is expected and mapped.retryable is retryable and mapped.status == status
+
+
+def test_a_spend_limit_stays_fatal_whatever_x_should_retry_says() -> None:
+    mapped = map_error(sdk_error(429, "enforced_spend_limit_reached", **{"x-should-retry": "true"}))
+    assert type(mapped) is SpendLimitReached
 
 
 def test_retry_after_headers() -> None:
@@ -306,3 +375,37 @@ async def test_flawed_drafts_are_repaired_in_conversation(
         await provider.aclose()
     assert all(o.ok for o in report.outcomes), [o.failures for o in report.outcomes]
     assert sum(o.repairs for o in report.outcomes) == hooks.repairs_seen > 0
+
+
+async def test_a_spend_limit_stops_the_run_and_keeps_what_finished(
+    start_sim: Callable[..., SimServer],
+) -> None:
+    server = start_sim(spend_limit_after=3, latency_ms=20)
+    provider = AnthropicProvider(api_key="sk-test", base_url=server.url)
+    try:
+        report = await dispatch(sim_jobs(8), provider, DocumentHooks(), DispatchSettings(workers=1))
+    finally:
+        await provider.aclose()
+    assert report.stopped == "fatal" and isinstance(report.fatal, SpendLimitReached)
+    assert report.fatal_key == "0003"
+    assert [o.key for o in report.outcomes] == ["0000", "0001", "0002"] and all(o.ok for o in report.outcomes)
+    assert report.unfinished == ["0003"] and len(report.not_started) == 4
+    assert server.stats.requests["messages"] == 4, "a spend limit is not retried"
+
+
+async def test_timeouts_over_http_are_retried_three_times_then_the_row_fails(
+    start_sim: Callable[..., SimServer], tmp_path: Path
+) -> None:
+    server = start_sim(latency_ms=1000)
+    provider = AnthropicProvider(api_key="sk-test", base_url=server.url, timeout=0.2)
+    ledger = Ledger(tmp_path / "ledger.jsonl")
+    settings = DispatchSettings(workers=1, backoff_base_s=0.01, backoff_max_s=0.02)
+    try:
+        report = await dispatch(sim_jobs(1), provider, DocumentHooks(), settings, ledger=ledger)
+    finally:
+        await provider.aclose()
+    (outcome,) = report.outcomes
+    assert not outcome.ok and outcome.calls == 4 and report.stopped is None
+    assert outcome.error is not None and "timed out" in outcome.error
+    assert [e["outcome"] for e in ledger.entries()] == ["timeout"] * 4
+    assert server.stats.requests["messages"] == 4

@@ -374,6 +374,18 @@ def test_clean_plan_exits_0_with_a_one_line_summary(project: Path) -> None:
     assert _snapshot(project.parent) == before
 
 
+
+def test_clean_plan_with_unchecked_rules_still_prints_one_stdout_line(project: Path) -> None:
+    """Lines the validators cannot check are notes on stderr; stdout is the one summary line."""
+    text = build(cr="## Content Rules\n- Every output needs front matter: term, category, tags\n- Be witty\n")
+    path = _write(project, text)
+    result = _orchestrate_check(path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("\n") == 1
+    assert result.stdout.startswith(f"{path}: OK: ")
+    assert "1 line(s) not machine-checked" in result.stdout
+    assert f"note: {path}:{line_of(text, 'Be witty')}: not machine-checked: Be witty" in result.stderr
+
 EXOTIC_CLEAN = """\
 # plan
 

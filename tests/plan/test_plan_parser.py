@@ -967,6 +967,8 @@ SPLIT_CASES: list[tuple[str, list[str]]] = [
     ("|", [""]),
     ("||", [""]),
     ("|||", ["", ""]),
+    ("> | a | b |", ["a", "b"]),  # a table in a blockquote: the marker is not a cell
+    ("> > a | b", ["a", "b"]),
 ]
 
 
@@ -1029,3 +1031,16 @@ def test_is_delimiter_row(line: str, expected: bool) -> None:
 def test_escape_round_trips_through_a_cell(text: str) -> None:
     line = f"| 1 | {escape(text)} | x |"
     assert [c.text for c in split_cells(line)] == ["1", text, "x"]
+
+
+def test_a_table_in_a_blockquote_has_no_marker_column(tmp_path: Path) -> None:
+    text = HEAD + ("## Phase 1\n"
+                   "> | # | Title | Filename | Model | Status |\n"
+                   "> |---|---|---|---|---|\n"
+                   "> | 1 | Quoted | quoted.md | haiku | pending |\n")
+    plan = parse_plan(text, tmp_path / "plan.md")
+    (row,) = plan.rows()
+    assert (row.id, row.title, row.filename, row.model, row.status) == ("1", "Quoted", "quoted.md", "haiku", "pending")
+    assert list(row.cells) == ["#", "Title", "Filename", "Model", "Status"]
+    phase = plan.phase(1)
+    assert phase is not None and phase.table is not None and phase.table.missing_columns == ()

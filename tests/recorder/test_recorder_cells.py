@@ -71,6 +71,26 @@ def test_written_value_uses_the_plans_case() -> None:
     assert "| 2 | Quorum | quorum.md | haiku | COMPLETE |" in new
 
 
+
+def test_each_cell_keeps_its_own_case() -> None:
+    """A lower-case table in a plan that mostly writes ``Pending`` stays lower case, and vice versa."""
+    text = (GLOSSARY.replace("| 2 | Quorum | quorum.md | haiku | pending |",
+                             "| 2 | Quorum | quorum.md | haiku | Pending |")
+            .replace("| 3 | Backpressure | backpressure.md | haiku | pending |",
+                     "| 3 | Backpressure | backpressure.md | haiku | PENDING |"))
+    new, _ = set_statuses(text, {(1, "2"): ("quorum.md", "complete"), (1, "3"): ("backpressure.md", "complete"),
+                                 (1, "4"): ("fencing-token.md", "complete")})
+    assert "| 2 | Quorum | quorum.md | haiku | Complete |" in new
+    assert "| 3 | Backpressure | backpressure.md | haiku | COMPLETE |" in new
+    assert "| 4 | Fencing Token | fencing-token.md | haiku | complete |" in new
+
+
+def test_a_cell_in_no_clear_case_follows_the_plan() -> None:
+    text = GLOSSARY.replace("| pending |", "| PENDING |").replace(
+        "| 2 | Quorum | quorum.md | haiku | PENDING |", "| 2 | Quorum | quorum.md | haiku | pEnding |")
+    new, _ = set_statuses(text, {(1, "2"): ("quorum.md", "complete")})
+    assert "| 2 | Quorum | quorum.md | haiku | COMPLETE |" in new
+
 def test_crlf_bom_and_trailing_spaces_survive() -> None:
     text = "\ufeff" + GLOSSARY.replace("\n", "  \r\n")
     new, _ = set_statuses(text, {(1, "2"): ("quorum.md", "complete")})
@@ -134,3 +154,20 @@ def test_recorded_complete_drops_the_rows_run_note() -> None:
     assert "Run Notes" not in done.text
     assert done.text == set_statuses(GLOSSARY, {(1, "2"): ("quorum.md", "complete")})[0]
     assert parse_plan(done.text).find_row("2", 1).status == "complete"  # type: ignore[union-attr]
+
+
+def test_a_table_in_a_blockquote_keeps_its_markers() -> None:
+    text = GLOSSARY.replace("| 2 | Quorum | quorum.md | haiku | pending |",
+                            "> | 2 | Quorum | quorum.md | haiku | pending |")
+    # the whole Phase 1 table quoted, so it is still one table
+    lines = text.split("\n")
+    start = lines.index("## Phase 1") + 1
+    end = lines.index("## Phase 2") - 1
+    for i in range(start, end):
+        if not lines[i].startswith(">"):
+            lines[i] = "> " + lines[i]
+    text = "\n".join(lines)
+    new, skipped = set_statuses(text, {(1, "2"): ("quorum.md", "complete")})
+    assert skipped == []
+    assert new == text.replace("> | 2 | Quorum | quorum.md | haiku | pending |",
+                               "> | 2 | Quorum | quorum.md | haiku | complete |")

@@ -209,3 +209,27 @@ def test_ctrl_c_during_the_final_flush_waits_for_it() -> None:
         time.sleep(0.05)
         finished.append(True)
     assert finished == [True]
+
+
+def test_plan_deleted_during_a_run_is_reported_with_a_fix(tmp_path: Path) -> None:
+    plan = _plan(tmp_path)
+    with pytest.raises(RecordError) as err, Recorder(plan, debounce=60) as rec:
+        plan.unlink()
+        rec.set_status(1, "1", "f1.md", "complete")
+        rec.flush()
+    assert "missing" in err.value.message
+    assert err.value.hint and "put it back" in err.value.hint
+
+
+def test_a_failed_write_says_how_to_fix_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    plan = _plan(tmp_path)
+
+    def no_space(path: Path, data: bytes, expected: bytes | None) -> bool:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(writes, "replace_if_unchanged", no_space)
+    with pytest.raises(RecordError) as err, Recorder(plan, debounce=60) as rec:
+        rec.set_status(1, "1", "f1.md", "complete")
+        rec.flush()
+    assert "No space left on device" in err.value.message
+    assert err.value.hint and "folder" in err.value.hint

@@ -26,6 +26,8 @@ def start_sim() -> Iterator[Callable[..., SimServer]]:
     yield start
     for server in servers:
         server.stop()
+    # a 500 from a simulator bug must never pass as an injected fault that retries absorbed
+    assert [s.stats.snapshot().internal_errors for s in servers] == [0] * len(servers)
 
 
 @pytest.fixture

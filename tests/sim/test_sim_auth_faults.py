@@ -125,3 +125,50 @@ def test_tpm_counts_input_tokens(start_sim: Start) -> None:
     assert "input-tokens" in str(err.value)
     remaining = int(err.value.response.headers["anthropic-ratelimit-input-tokens-remaining"])
     assert 600 - 441 <= remaining < 441
+
+
+def test_spend_limit_after_n_messages_is_the_sdks_enforced_spend_limit_error(start_sim: Start) -> None:
+    sim = start_sim(spend_limit_after=2)
+    api = client(sim)
+    api.messages.create(**params("One"))
+    api.messages.create(**params("Two"))
+    with pytest.raises(anthropic.EnforcedSpendLimitReachedError) as err:
+        api.messages.create(**params("Three"))
+    exc = err.value
+    assert isinstance(exc, anthropic.RateLimitError) and exc.status_code == 429
+    assert exc.error_code == "enforced_spend_limit_reached" and exc.type == "rate_limit_error"
+    assert exc.response.headers["x-should-retry"] == "false"
+    body = exc.body
+    assert isinstance(body, dict) and body["error"]["details"] == {"error_code": "enforced_spend_limit_reached"}
+    assert sim.stats.messages_created == 2 and sim.stats.snapshot().faults == {"spend_limit": 1}
+
+
+def test_the_sdk_does_not_retry_a_spend_limit(start_sim: Start) -> None:
+    sim = start_sim(pspend_limit=1)
+    with pytest.raises(anthropic.EnforcedSpendLimitReachedError):
+        anthropic.Anthropic(api_key="sk-test", base_url=sim.url, max_retries=2).messages.create(**params())
+    assert sim.stats.requests["messages"] == 1, "x-should-retry: false must stop the SDK's own retries"
+
+
+def test_a_simulator_bug_is_a_500_the_sdk_does_not_retry(start_sim: Start, monkeypatch: pytest.MonkeyPatch) -> None:
+    import orchestrator.sim.server as server_module
+
+    sim = start_sim()
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise KeyError("bug")
+
+    monkeypatch.setattr(server_module, "create_message", broken)
+    with pytest.raises(anthropic.InternalServerError) as err:
+        anthropic.Anthropic(api_key="sk-test", base_url=sim.url, max_retries=2).messages.create(**params())
+    assert err.value.response.headers["x-should-retry"] == "false"
+    assert sim.stats.requests["messages"] == 1
+    assert sim.stats.snapshot().internal_errors == 1
+    sim.stats.reset()  # the fixture checks that no test leaves an unexplained internal error
+
+
+def test_a_request_without_anthropic_version_is_refused(sim: SimServer) -> None:
+    # the real API refuses it; a hand-written client that forgot it must not pass a rehearsal
+    status, _, body = raw(sim, "POST", "/v1/messages", params(), {"anthropic-version": ""})
+    assert status == 400 and b"anthropic-version" in body and b"invalid_request_error" in body
+    assert raw(sim, "GET", "/health", headers={"anthropic-version": ""})[0] == 200

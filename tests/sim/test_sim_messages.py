@@ -53,7 +53,8 @@ def raw(
     url = urlsplit(server.url)
     conn = http.client.HTTPConnection(url.hostname or "", url.port, timeout=10)
     data = body if isinstance(body, bytes) else None if body is None else json.dumps(body).encode()
-    conn.request(method, path, body=data, headers={"x-api-key": "sk-test", **(headers or {})})
+    sent = {"x-api-key": "sk-test", "anthropic-version": "2023-06-01", **(headers or {})}
+    conn.request(method, path, body=data, headers=sent)
     resp = conn.getresponse()
     out = resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
     conn.close()
@@ -157,7 +158,8 @@ def test_keep_alive_serves_many_requests_on_one_connection(sim: SimServer) -> No
     conn = http.client.HTTPConnection(url.hostname or "", url.port, timeout=10)
     for _ in range(3):  # an error answer must not desynchronise the connection either
         for body in (params("Quorum"), {"model": "m"}):
-            conn.request("POST", "/v1/messages", json.dumps(body), {"x-api-key": "k"})
+            headers = {"x-api-key": "k", "anthropic-version": "2023-06-01"}
+            conn.request("POST", "/v1/messages", json.dumps(body), headers)
             resp = conn.getresponse()
             resp.read()
             assert resp.status in (200, 400)

@@ -26,9 +26,11 @@ def test_out_of_order_names_the_misplaced_heading(compiled: Callable[..., Compil
 def test_headings_inside_code_are_not_sections(compiled: Callable[..., CompiledPlan], good_output: str) -> None:
     text = good_output.replace("## Related Terms", "```\n## Related Terms\n```")
     failure = _check(compiled(), text).failures[0]
-    assert (failure.name, failure.message) == (
+    assert (failure.name, failure.line, failure.message) == (
         "sections.present",
-        "section '## Related Terms' is missing (required sections: Definition, Details, Related Terms)",
+        18,
+        "section '## Related Terms' is missing: line 18 '## Related Terms' is inside a code block, "
+        "so it is not a heading",
     )
 
 
