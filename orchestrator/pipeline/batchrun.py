@@ -177,6 +177,7 @@ def _summarise(sess: Session, state: RunState, book: UsageBook, *, everything: b
         all_runs_cost=all_cost,
         estimate=state.estimate,
         rerun_command=sess.rerun_command("all" if everything else "process"),
+        parse_command=sess.rerun_command("parse"),
     )
     if report is not None:
         summary.dispatched = len(report.outcomes) + len(report.unfinished)

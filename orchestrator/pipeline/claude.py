@@ -36,8 +36,9 @@ EXECUTION DIRECTIVE — you MUST:
    for a new batch). If not, stop and ask for it.
 2. Confirm the stage is one of the stages above. If not, stop and say so.
 3. For `process` and `all` (they call the model and cost money): first run
-   `orchestrate estimate` with the same arguments (without the stage name),
-   show the estimate to the user and ask "Proceed with processing? [y/N]".
+   `orchestrate estimate` with the same arguments, leaving out the stage name
+   and `--yes`, `--max-cost` and `--repair-attempts` (estimate does not take
+   them), show the estimate to the user and ask "Proceed with processing? [y/N]".
    Only if the user answers yes, run `orchestrate $ARGUMENTS --yes`.
    Never add `--yes` without that answer.
 4. For `clean`: run it without `--yes` first to list what would be deleted,

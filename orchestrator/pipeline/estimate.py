@@ -92,6 +92,7 @@ class Estimate:
     prices_source: str
     workers: int
     reused: int = 0
+    not_acquired: int = 0  # pending rows not in the batch yet: not counted
 
     @property
     def cost(self) -> float:
@@ -106,6 +107,7 @@ class Estimate:
             "batch_id": self.batch_id,
             "items": self.items,
             "reused_responses": self.reused,
+            "not_acquired": self.not_acquired,
             "input_tokens": self.input_tokens,
             "output_tokens": self.output_tokens,
             "input_method": self.input_method,

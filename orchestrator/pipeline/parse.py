@@ -158,14 +158,17 @@ def parse(
 
     A pending row whose ``parsed.json`` is current and valid is recorded again
     (a run killed before the recorder's write left it pending), unless it is in
-    ``recorded``: items this command already recorded.
+    ``recorded``: items this command already parsed as PROCESS finished them,
+    which count as parsed here.
     """
     result = StageResult("parse")
     rows = ctx.rows_by_item()
     for files in ctx.items():
         state = files.load()
-        if files.id in recorded:
-            result.skipped.append(files.id)
+        if files.id in recorded:  # parsed by this command the moment PROCESS finished it
+            result.done.append(files.id)
+            if state.parsed is not None and not state.parsed.get("ok"):
+                result.failed.append((files.id, "; ".join(state.parsed.get("failures") or []) or "invalid output"))
             continue
         row = rows.get(files.id)
         if state.response_text is None or state.response_meta is None:
@@ -175,7 +178,15 @@ def parse(
                 result.skipped.append(files.id)
             continue
         if not state.response_current():
-            result.blocked.append((files.id, "response.md is stale (prompt changed): run process"))
+            if row is not None and row.is_pending:
+                result.blocked.append((files.id, "response.md is stale (prompt changed): run process"))
+            else:
+                # PROCESS never resends a finished row: blocking on it would fail every rerun
+                result.skipped.append(files.id)
+                result.notes.append(
+                    f"{files.id}: row {row.id if row else '?'} changed after it was completed; its output is "
+                    "kept (set the row back to pending, or clean, to redo it)"
+                )
             continue
         if state.parsed_current() and not (
             row is not None and row.is_pending and state.parsed and state.parsed.get("ok")

@@ -21,6 +21,8 @@ from typing import Any
 from markdown_it import MarkdownIt
 from mdit_py_plugins.front_matter import front_matter_plugin
 
+from orchestrator.dispatch.ledger import Ledger
+from orchestrator.models import Usage
 from orchestrator.pipeline.checkpoints import ItemFiles, read_json, read_text, write_text
 from orchestrator.pipeline.context import Context, StageResult
 from orchestrator.pipeline.summary import RowResult, usd
@@ -149,20 +151,36 @@ def _row(ctx: Context, result: RowResult, md: MarkdownIt) -> str:
     )
 
 
-def _estimate_table(estimate: dict[str, Any] | None, actual_cost: float, actual_tokens: int) -> str:
+def _spent_since(ledger_path: Path, calls_before: int) -> tuple[float, int]:
+    """Cost and tokens of the ledger's calls after its first ``calls_before`` lines."""
+    cost, tokens = 0.0, 0
+    for i, line in enumerate(Ledger(ledger_path).entries()):
+        if i >= calls_before:
+            cost += float(line.get("cost_usd") or 0.0)
+            tokens += Usage.from_dict(line.get("usage") or {}).total
+    return cost, tokens
+
+
+def _estimate_table(estimate: dict[str, Any] | None, ledger_path: Path, actual_cost: float, actual_tokens: int) -> str:
+    """The last PROCESS estimate against what was spent after it (all runs for an old estimate.json)."""
     if not estimate:
-        return '<p class="sub">No estimate was made for this batch (run <code>orchestrate estimate</code>).</p>'
+        return '<p class="sub">No estimate was made for this batch (run <code>orchestrate process</code>).</p>'
     cost, tokens = (
         float(estimate.get("cost_usd", 0.0)),
         int(estimate.get("input_tokens", 0)) + int(estimate.get("output_tokens", 0)),
     )
+    since = estimate.get("ledger_calls_before")
+    label = "all runs"
+    if isinstance(since, int):
+        actual_cost, actual_tokens = _spent_since(ledger_path, since)
+        label = "since the estimate"
     delta = f"{round(100 * (actual_cost - cost) / cost):+d}%" if cost > 0 else "-"
     rows = [
         ("Estimated cost", usd(cost)),
-        ("Actual cost (all runs)", usd(actual_cost)),
+        (f"Actual cost ({label})", usd(actual_cost)),
         ("Difference", delta),
         ("Estimated tokens", f"{tokens:,}"),
-        ("Actual tokens (all runs)", f"{actual_tokens:,}"),
+        (f"Actual tokens ({label})", f"{actual_tokens:,}"),
         ("Items estimated", str(estimate.get("items", ""))),
         ("Input tokens from", str(estimate.get("input_method", ""))),
         ("Output tokens from", str(estimate.get("output_method", ""))),
@@ -194,7 +212,7 @@ def render_html(ctx: Context, results: list[RowResult]) -> str:
         phase=ctx.batch.phase,
         created=_e(ctx.batch.created),
         cards="\n".join(cards),
-        estimate=_estimate_table(estimate, cost, tokens),
+        estimate=_estimate_table(estimate, ctx.batch.ledger_path, cost, tokens),
         chart_title=_e(chart_title),
         chart=chart,
         rows="\n".join(_row(ctx, r, md) for r in results),

@@ -10,7 +10,7 @@ from orchestrator.dispatch.jobs import DispatchReport
 from orchestrator.pipeline.checkpoints import ItemState, read_json
 from orchestrator.pipeline.context import Context
 from orchestrator.pipeline.hooks import ERROR_FILE
-from orchestrator.pipeline.summary import RowResult
+from orchestrator.pipeline.summary import WAITING_FOR_PARSE, RowResult
 from orchestrator.pipeline.usage import UsageBook
 from orchestrator.plan.model import Row
 
@@ -29,7 +29,7 @@ def _classify(state: ItemState, row: Row | None, stopped: set[str], stop: str | 
     if meta is not None and state.response_current() and isinstance(verdict, dict):
         if not verdict.get("ok"):
             return "parse_error", "; ".join(verdict.get("failures") or []) or "invalid output"
-        return "pending", "validated response waiting for parse"
+        return "pending", WAITING_FOR_PARSE
     error = read_json(state.files.dir / ERROR_FILE)
     if error is not None and error.get("error"):
         return "failed", str(error["error"])

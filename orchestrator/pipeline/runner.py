@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from orchestrator.dispatch.ledger import Ledger
 from orchestrator.errors import EXIT_FAILED, EXIT_OK, BadInputError, ConfirmationRequired
 from orchestrator.pipeline.checkpoints import write_json
 from orchestrator.pipeline.clean import apply_clean, plan_clean
@@ -95,7 +96,10 @@ def optional_provider(name: str | None) -> Provider | None:
         return None
 
 
-async def make_estimate(sess: Session, work: list[WorkItem], provider: Provider | None, reused: int) -> Estimate:
+async def make_estimate(
+    sess: Session, work: list[WorkItem], provider: Provider | None, reused: int, *, save: bool = True
+) -> Estimate:
+    """The estimate for ``work``; with ``save``, kept in ``estimate.json`` with the ledger's length now."""
     ctx = sess.ctx
     est = await estimate(
         ctx.batch.id,
@@ -107,22 +111,33 @@ async def make_estimate(sess: Session, work: list[WorkItem], provider: Provider 
         workers=sess.workers,
         reused=reused,
     )
-    if ctx.batch.dir.exists():
-        write_json(ctx.batch.dir / ESTIMATE_FILE, est.as_dict())
+    if save and ctx.batch.dir.exists():
+        calls_before = sum(1 for _ in Ledger(ctx.batch.ledger_path).entries())
+        write_json(ctx.batch.dir / ESTIMATE_FILE, {**est.as_dict(), "ledger_calls_before": calls_before})
     return est
 
 
 def run_estimate(sess: Session) -> int:
-    """``estimate``: what PROCESS would spend if the stages before it ran now."""
-    work = planned_work(sess.ctx)
+    """``estimate``: what PROCESS would spend if the stages before it ran now.
+
+    For a batch that already has items, the items in it (what ``process
+    --batch-id`` sends after ``prepare``); pending rows not acquired yet are
+    named but not counted. For a new batch, every pending row (what ``all``
+    sends). Nothing is written: ``estimate.json`` keeps the estimate shown
+    before the last PROCESS, which the report compares with what it spent.
+    """
+    batch_only = bool(sess.ctx.batch.item_ids())
+    work = planned_work(sess.ctx, batch_only=batch_only)
     provider = optional_provider(sess.ctx.batch.settings.provider)
 
     async def go() -> Estimate:
         try:
-            return await make_estimate(sess, work.dispatch, provider, len(work.reuse))
+            est = await make_estimate(sess, work.dispatch, provider, len(work.reuse), save=False)
         finally:
             if provider is not None:
                 await provider.aclose()
+        est.not_acquired = len(work.not_acquired)
+        return est
 
     est = asyncio.run(go())
     if sess.opts.as_json:

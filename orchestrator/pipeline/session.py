@@ -72,15 +72,16 @@ class Session:
         plan = load_checked_plan(batch.plan_path)
         if plan.phase(batch.phase) is None:
             known = ", ".join(str(p.number) for p in plan.phases)
-            raise BadInputError(f"no Phase {batch.phase} in the plan", path=plan.path,
-                                hint=f"phases in this plan: {known}")
+            raise BadInputError(
+                f"no Phase {batch.phase} in the plan", path=plan.path, hint=f"phases in this plan: {known}"
+            )
         models = load_model_table(plan.base_dir)
         settings = batch.settings.merged(provider=opts.provider, model=opts.model)
         if settings.model:
             models.resolve(settings.model)
         batch = replace(batch, settings=settings)
-        if batch.batch_file.exists():
-            batch.save()
+        if batch.batch_file.exists() and self.command != "estimate":
+            batch.save()  # `estimate --model opus` is a what-if: it must not switch the batch's model
         return Context(batch, plan, models, limit=opts.limit, model_override=settings.model)
 
     @property

@@ -3,8 +3,9 @@
 Counting, as the summary prints it: *successful* items have their row
 ``complete`` in the plan; *failed* items are pending with no usable response
 (the call failed, or the run stopped before them); *parse errors* are pending
-items whose latest response failed PARSE/validation. The three add up to the
-total.
+items whose latest response failed PARSE/validation; *pending* items wait
+for a stage (a validated response for ``parse``, a prompt for ``process``).
+The four add up to the total.
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ from typing import Any
 from orchestrator.models import Usage
 from orchestrator.pipeline.estimate import Estimate
 from orchestrator.pipeline.progress import tree
+
+#: the reason of an item whose validated response only needs PARSE
+WAITING_FOR_PARSE = "validated response waiting for parse"
 
 
 def usd(amount: float) -> str:
@@ -47,6 +51,10 @@ def estimate_text(est: Estimate) -> str:
     lines = [*_title(f"COST ESTIMATE: {est.batch_id}"), f"Items: {est.items}"]
     if est.reused:
         lines.append(f"Responses already received (no new call): {est.reused}")
+    if est.not_acquired:
+        lines.append(
+            f"Pending rows not in the batch yet: {est.not_acquired} (not counted; `acquire` or `all` adds them)"
+        )
     lines += [
         f"Estimated input tokens: {est.input_tokens:,} ({est.input_method})",
         f"Estimated output tokens: {est.output_tokens:,} ({est.output_method})",
@@ -151,6 +159,7 @@ class RunSummary:
     stopped: str | None = None
     stop_message: str | None = None
     rerun_command: str = ""
+    parse_command: str = ""
 
     def count(self, kind: str) -> int:
         return sum(1 for r in self.rows if r.kind == kind)
@@ -168,9 +177,10 @@ class RunSummary:
         if expected <= 0:
             return None
         delta = round(100 * (actual - expected) / expected)
+        partial = f" (the run stopped: the estimate covers all {self.estimate.items} item(s))" if self.stopped else ""
         if delta == 0:
-            return "Matches the estimate (within 1%)"
-        return f"{'Over' if delta > 0 else 'Under'} estimate by: {abs(delta)}%"
+            return "Matches the estimate (within 1%)" + partial
+        return f"{'Over' if delta > 0 else 'Under'} estimate by: {abs(delta)}%" + partial
 
     def text(self) -> str:
         head = (
@@ -183,6 +193,8 @@ class RunSummary:
             f"Failed: {self.count('failed')}",
             f"Parse errors: {self.count('parse_error')}",
         ]
+        if self.count("pending"):
+            lines.append(f"Pending: {self.count('pending')}")
         if self.report_path is not None:
             lines.append(f"Output: {shown(self.report_path)}")
         if self.stop_message:
@@ -213,11 +225,18 @@ class RunSummary:
         steps = []
         if self.report_path is not None:
             steps.append(f"Review output at {shown(self.report_path)}")
-        if self.pending:
-            names = ", ".join(r.item for r in self.pending[:5]) + (" ..." if len(self.pending) > 5 else "")
+        bad = [r for r in self.rows if r.kind in ("failed", "parse_error")]
+        to_parse = [r for r in self.rows if r.kind == "pending" and r.reason == WAITING_FOR_PARSE]
+        waiting = [r for r in self.rows if r.kind == "pending" and r.reason != WAITING_FOR_PARSE]
+        if bad:
+            names = ", ".join(r.item for r in bad[:5]) + (" ..." if len(bad) > 5 else "")
             steps.append(f"Check failed items in {shown(self.data_dir)}/ ({names})")
             steps.append(f"Re-run failures with: {self.rerun_command}")
-        else:
+        if to_parse:
+            steps.append(f"Parse the {len(to_parse)} validated response(s) with: {self.parse_command}")
+        if waiting:
+            steps.append(f"Run the {len(waiting)} waiting item(s) with: {self.rerun_command}")
+        if not self.pending:
             steps.append("Nothing left to run: every row of the batch is complete")
         return [f"{i}. {s}" for i, s in enumerate(steps, 1)]
 
@@ -247,6 +266,7 @@ class RunSummary:
                 "successful": self.count("complete"),
                 "failed": self.count("failed"),
                 "parse_errors": self.count("parse_error"),
+                "pending": self.count("pending"),
             },
             "rows": [r.as_dict() for r in self.rows],
         }

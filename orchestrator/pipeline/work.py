@@ -75,6 +75,7 @@ class Work:
     not_pending: list[str] = field(default_factory=list)  # row complete/skipped in the plan
     blocked: list[tuple[str, str]] = field(default_factory=list)  # prompt stale: run prepare
     waiting: list[tuple[str, str]] = field(default_factory=list)  # no prompt yet
+    not_acquired: list[str] = field(default_factory=list)  # pending rows not in the batch yet (estimate)
 
 
 def response_use(state: ItemState, key: str | None) -> ResponseUse:
@@ -134,12 +135,22 @@ def process_work(ctx: Context) -> Work:
     return work
 
 
-def planned_work(ctx: Context) -> Work:
-    """What PROCESS would do if ACQUIRE and PREPARE ran now (for ``estimate``)."""
+def planned_work(ctx: Context, *, batch_only: bool = False) -> Work:
+    """What PROCESS would do if ACQUIRE and PREPARE ran now (for ``estimate``).
+
+    With ``batch_only``, only the rows already in the batch count (what
+    ``process --batch-id`` would send after ``prepare``); pending rows that
+    ACQUIRE has not taken in yet go to ``not_acquired``.
+    """
     work = Work()
     reference = reference_text(ctx.plan)
+    existing = set(ctx.batch.item_ids())
     for row in candidate_rows(ctx):
         files = ItemFiles(item_id(row.id), ctx.batch.item_dir(item_id(row.id)))
+        if batch_only and files.id not in existing:
+            if row.is_pending:
+                work.not_acquired.append(files.id)
+            continue
         if not row.is_pending:
             work.not_pending.append(files.id)
             continue

@@ -56,7 +56,7 @@ def _batch_with_a_failure(demo: Demo, sim: Callable[..., SimServer]) -> dict[str
     )
     assert result.code == 1, result.err
     data = result.json()
-    assert data["totals"] == {"items": 5, "successful": 4, "failed": 0, "parse_errors": 1}
+    assert data["totals"] == {"items": 5, "successful": 4, "failed": 0, "parse_errors": 1, "pending": 0}
     return data
 
 

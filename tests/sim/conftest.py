@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from simkit import FAST
+from simkit import FAST, close_clients
 
 from orchestrator.sim.config import SimConfig
 from orchestrator.sim.server import SimServer
@@ -24,6 +24,7 @@ def start_sim() -> Iterator[Callable[..., SimServer]]:
         return server
 
     yield start
+    close_clients()
     for server in servers:
         server.stop()
     # a 500 from a simulator bug must never pass as an injected fault that retries absorbed

@@ -104,8 +104,19 @@ def split_document(text: str) -> tuple[dict[str, Any], list[str], str]:
     return front, headings, match.group(2)
 
 
+#: clients made by :func:`client`, closed by the ``start_sim`` fixture (no leaked sockets)
+OPEN_CLIENTS: list[anthropic.Anthropic] = []
+
+
 def client(server: SimServer, key: str = "sk-test", **options: Any) -> anthropic.Anthropic:
-    return anthropic.Anthropic(api_key=key, base_url=server.url, max_retries=0, **options)
+    api = anthropic.Anthropic(api_key=key, base_url=server.url, **{"max_retries": 0, **options})
+    OPEN_CLIENTS.append(api)
+    return api
+
+
+def close_clients() -> None:
+    while OPEN_CLIENTS:
+        OPEN_CLIENTS.pop().close()
 
 
 def text_of(message: Any) -> str:

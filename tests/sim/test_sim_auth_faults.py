@@ -146,7 +146,7 @@ def test_spend_limit_after_n_messages_is_the_sdks_enforced_spend_limit_error(sta
 def test_the_sdk_does_not_retry_a_spend_limit(start_sim: Start) -> None:
     sim = start_sim(pspend_limit=1)
     with pytest.raises(anthropic.EnforcedSpendLimitReachedError):
-        anthropic.Anthropic(api_key="sk-test", base_url=sim.url, max_retries=2).messages.create(**params())
+        client(sim, max_retries=2).messages.create(**params())
     assert sim.stats.requests["messages"] == 1, "x-should-retry: false must stop the SDK's own retries"
 
 
@@ -160,7 +160,7 @@ def test_a_simulator_bug_is_a_500_the_sdk_does_not_retry(start_sim: Start, monke
 
     monkeypatch.setattr(server_module, "create_message", broken)
     with pytest.raises(anthropic.InternalServerError) as err:
-        anthropic.Anthropic(api_key="sk-test", base_url=sim.url, max_retries=2).messages.create(**params())
+        client(sim, max_retries=2).messages.create(**params())
     assert err.value.response.headers["x-should-retry"] == "false"
     assert sim.stats.requests["messages"] == 1
     assert sim.stats.snapshot().internal_errors == 1

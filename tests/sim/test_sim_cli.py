@@ -28,6 +28,8 @@ def test_module_prints_the_url_first_and_serves() -> None:
     finally:
         proc.terminate()
         assert proc.wait(timeout=10) == 0  # SIGTERM stops it cleanly
+        if proc.stdout is not None:
+            proc.stdout.close()
 
 
 def test_bad_config_is_a_usage_error() -> None:
