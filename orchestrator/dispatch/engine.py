@@ -148,7 +148,7 @@ class _Run:
         if self.over_budget():
             self.halt(
                 "max_cost",
-                f"spent ${self.spent_before + self.cost:.4f} of max_cost ${self.settings.max_cost:.4f}",
+                f"spent ${self.spent_before + self.cost:.6g} of max_cost ${self.settings.max_cost:.6g}",
             )
 
     def on_fatal(self, job: Job, exc: ProviderError) -> None:
