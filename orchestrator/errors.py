@@ -67,7 +67,8 @@ class PlanProblems(PlanError):
     def __init__(self, problems: list[Problem], path: Path | str) -> None:
         self.problems = problems
         lines = "\n".join(p.render() for p in problems)
-        super().__init__(f"{len(problems)} problem(s) in the plan:\n{lines}", path=None)
+        text = lines if len(problems) == 1 else f"{len(problems)} problems in the plan:\n{lines}"
+        super().__init__(text, path=None)
 
 
 class ConfigError(BadInputError):
@@ -76,6 +77,10 @@ class ConfigError(BadInputError):
 
 class ModelNotFoundError(ConfigError):
     """A model name has no entry in the model table."""
+
+
+class CheckpointError(BadInputError):
+    """A file of a batch folder (``batch.json``, a checkpoint, the ledger) is damaged."""
 
 
 class ConfirmationRequired(BadInputError):

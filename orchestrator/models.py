@@ -16,6 +16,7 @@ A plan may name a model by alias (``haiku``) or by full id
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass
 from importlib import resources
@@ -155,7 +156,9 @@ def _read_toml(path: Path) -> dict[str, Any]:
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"invalid TOML: {exc}", path=path, hint="fix the file's syntax") from None
+        at = re.search(r"\(at line (\d+), column \d+\)", str(exc))
+        raise ConfigError(f"invalid TOML: {exc}", path=path, line=int(at.group(1)) if at else None,
+                          hint="fix the file's syntax (https://toml.io), or move the file away") from None
     except UnicodeDecodeError:
         raise ConfigError("model table is not valid UTF-8", path=path, hint="save the file as UTF-8") from None
     except OSError as exc:

@@ -68,9 +68,11 @@ def read_reference(plan: Plan) -> ReferenceFacts:
             "write the reference output first, or fix the path (relative to the plan)",
         ) from None
     except IsADirectoryError:
-        raise _reference_error(plan, f"format reference is a folder, not a file: {path}") from None
+        raise _reference_error(plan, f"format reference is a folder, not a file: {path}",
+                               "point `## Format Reference` at the hand-written example's markdown file") from None
     except OSError as exc:
-        raise _reference_error(plan, f"cannot read format reference {path}: {exc.strerror}") from None
+        raise _reference_error(plan, f"cannot read format reference {path}: {exc.strerror}",
+                               "check the path and the file's permissions") from None
     except UnicodeDecodeError:
         raise _reference_error(plan, f"format reference is not valid UTF-8: {path}", "save the file as UTF-8") from None
     facts = ReferenceFacts(path, parse_document(text))

@@ -75,6 +75,14 @@ def cli() -> None:
     """
 
 
+def _usage_hint(exc: click.ClickException) -> str:
+    """Where to read the right usage: the failing command's own --help."""
+    ctx = exc.ctx if isinstance(exc, click.UsageError) else None
+    if ctx is None or isinstance(ctx.command, click.Group):
+        return f"`{ctx.command_path if ctx else 'orchestrate'} --help` lists the commands"
+    return f"`{ctx.command_path} --help` lists the arguments, options and their accepted values"
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI and turn our errors into messages and exit codes.
 
@@ -90,7 +98,7 @@ def main(argv: list[str] | None = None) -> None:
         click.echo("Aborted.", err=True)
         sys.exit(1)
     except click.ClickException as exc:
-        exc.show()
+        click.echo(f"error: {exc.format_message()}\n  hint: {_usage_hint(exc)}", err=True)
         sys.exit(EXIT_BAD_INPUT if exc.exit_code == 2 else exc.exit_code)
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)

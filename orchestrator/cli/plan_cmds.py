@@ -14,7 +14,7 @@ import click
 
 from orchestrator.errors import BadInputError, Problem
 from orchestrator.models import load_model_table
-from orchestrator.plan.check import check_plan, load_checked_plan
+from orchestrator.plan.check import check_plan, file_in_the_way, load_checked_plan
 from orchestrator.plan.model import Phase, Plan, Row
 from orchestrator.plan.parser import read_plan
 from orchestrator.prompts import dispatch_prompt, orchestrator_prompt
@@ -33,7 +33,7 @@ def _select_phase(plan: Plan, number: int) -> None:
 
 
 @click.command("init")
-@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("directory", type=click.Path(path_type=Path))
 @click.option("--force", is_flag=True, help="Overwrite files that already exist.")
 def init_cmd(directory: Path, force: bool) -> None:
     """Copy the example plan and format reference into DIRECTORY.
@@ -52,6 +52,14 @@ def init_cmd(directory: Path, force: bool) -> None:
         for entry in resources.files(package).iterdir():
             if entry.name.endswith(".md"):
                 planned.append((directory / folder / entry.name, entry.read_bytes()))
+    blocker = file_in_the_way(directory)
+    if blocker is not None:
+        raise BadInputError(f"is a file, so the folder {directory} cannot be created", path=blocker,
+                            hint="choose a folder path that does not go through a file, e.g. `orchestrate init demo`")
+    blocker = next((b for b in (file_in_the_way(directory / folder) for folder in _EXAMPLES) if b), None)
+    if blocker is not None:
+        raise BadInputError("is a file where the example needs a folder", path=blocker,
+                            hint="choose another folder, or move that file away")
     existing = [path for path, _ in planned if path.exists()]
     if existing and not force:
         raise BadInputError(f"{existing[0]} already exists", path=existing[0],
@@ -131,7 +139,7 @@ def status_cmd(plan: Path, phase: int | None, as_json: bool) -> None:
       orchestrate status plans/glossary.md --phase 1
       orchestrate status plans/glossary.md --json
     """
-    parsed = read_plan(plan)
+    parsed = read_plan(plan, require_phases=True)
     if phase is not None:
         _select_phase(parsed, phase)
     phases = [p for p in parsed.phases if phase is None or p.number == phase]

@@ -30,7 +30,7 @@ Examples:
 def _common(func: F) -> F:
     """Options every pipeline command takes (the seed's, plus where the batch lives)."""
     decorators = [
-        click.argument("plan", required=False, type=click.Path(dir_okay=False, path_type=Path)),
+        click.argument("plan", required=False, type=click.Path(path_type=Path)),
         click.option("--phase", type=click.IntRange(min=1), help="Phase number (for a new batch)."),
         click.option("--batch-id", help="Batch name; default <plan-stem>-phase<N>."),
         click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path),
@@ -144,7 +144,7 @@ def estimate_cmd(**options: Any) -> int:
 
 
 @click.command("clean")
-@click.argument("plan", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("plan", required=False, type=click.Path(path_type=Path))
 @click.option("--phase", type=click.IntRange(min=1), help="Phase number (with PLAN).")
 @click.option("--batch-id", help="The batch to clean.")
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path),
@@ -171,8 +171,7 @@ def clean_cmd(clean_stage: str, **options: Any) -> int:
 
 
 @click.command("init-claude")
-@click.argument("directory", required=False, default=".",
-                type=click.Path(file_okay=False, path_type=Path))
+@click.argument("directory", required=False, default=".", type=click.Path(path_type=Path))
 @click.option("--force", is_flag=True, help="Replace an existing batch-pipeline.md.")
 def init_claude_cmd(directory: Path, force: bool) -> int:
     """Install the /batch-pipeline slash command for Claude Code into DIRECTORY.

@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 
 from orchestrator.errors import EXIT_FAILED, EXIT_OK, BadInputError, PlanError
+from orchestrator.plan.check import file_in_the_way
 from orchestrator.plan.model import COMPLETE, Plan, Row
 from orchestrator.plan.parser import read_plan
 from orchestrator.validators import CompiledPlan, FileReport, RuleReport, compile_plan
@@ -21,7 +22,8 @@ from orchestrator.validators.expectations import CHECKLIST, CONTENT_RULES
 from orchestrator.validators.registry import DEFAULT_LINT_TIMEOUT
 from orchestrator.validators.results import failed
 
-PLAN_ARG = click.argument("plan", type=click.Path(dir_okay=False, path_type=Path))
+# A folder is refused by read_plan, whose message names the plan files inside it.
+PLAN_ARG = click.argument("plan", type=click.Path(path_type=Path))
 _TITLES = {CONTENT_RULES: "Content Rules", CHECKLIST: "Validation Checklist"}
 _REGISTERED = "tracking.registered"
 
@@ -43,7 +45,7 @@ def explain_cmd(plan: Path, as_json: bool) -> int:
     Example:
       orchestrate explain plans/glossary.md
     """
-    compiled = compile_plan(read_plan(plan))
+    compiled = compile_plan(read_plan(plan, require_phases=True))
     if as_json:
         click.echo(
             json.dumps(
@@ -160,7 +162,7 @@ def validate_cmd(
       orchestrate validate plans/glossary.md --phase 1
       orchestrate validate plans/glossary.md --row 2 --json --trust-plan
     """
-    parsed = read_plan(plan)
+    parsed = read_plan(plan, require_phases=True)
     rows = _select_rows(parsed, phase, row_id)
     compiled = compile_plan(parsed, trust_plan=trust_plan, lint_timeout=lint_timeout)
     outcomes = [_validate_row(compiled, parsed, row) for row in rows]
@@ -184,12 +186,22 @@ def validate_cmd(
 
 
 def _select_rows(plan: Plan, phase: int | None, row_id: str | None) -> list[Row]:
-    if plan.output_dir_path() is None:
+    out_dir = plan.output_dir_path()
+    if out_dir is None:
         raise PlanError(
             "the plan names no Output Directory",
             path=plan.path,
             line=1,
             hint="add `## Output Directory` followed by the folder outputs are written to",
+        )
+    blocker = file_in_the_way(out_dir)
+    if blocker is not None:
+        line = plan.output_directory.line if plan.output_directory else None
+        raise PlanError(
+            f"the Output Directory cannot hold outputs: {blocker} is a file",
+            path=plan.path,
+            line=line,
+            hint=f"move or rename {blocker}, or name another folder under `## Output Directory`",
         )
     if phase is not None and plan.phase(phase) is None:
         known = ", ".join(str(p.number) for p in plan.phases) or "none"

@@ -18,7 +18,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from orchestrator.errors import BadInputError
+from orchestrator.errors import BadInputError, PlanError
+from orchestrator.pipeline.shapes import checked, damaged, load_json
+from orchestrator.plan.check import file_in_the_way
+from orchestrator.plan.parser import folder_hint
 from orchestrator.recorder.atomic import atomic_write
 
 STAGES = ("acquire", "prepare", "process", "parse", "render")
@@ -135,37 +138,31 @@ def default_batch_id(plan_path: Path, phase: int) -> str:
 def check_batch_id(batch_id: str) -> str:
     if not _ID_RE.match(batch_id):
         raise BadInputError(
-            f"invalid batch id {batch_id!r}",
-            hint="use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit",
+            f"invalid batch id {batch_id!r} (--batch-id names a folder under the data folder)",
+            hint="use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit (no '/' or '..')",
         )
     return batch_id
 
 
 def load_batch(batch_file: Path) -> Batch:
     """Read ``batch.json``; relative paths in it resolve against its folder."""
-    try:
-        data = json.loads(batch_file.read_text(encoding="utf-8"))
-        folder = batch_file.parent.resolve()
-        plan = (folder / data["plan"]).resolve()
-        if not plan.exists() and data.get("plan_absolute"):
-            plan = Path(data["plan_absolute"])
-        saved = data.get("settings", {})
-        settings = BatchSettings(provider=saved.get("provider"), model=saved.get("model"))
-        return Batch(
-            id=str(data["batch_id"]),
-            plan_path=plan,
-            phase=int(data["phase"]),
-            dir=folder,
-            report_dir=(folder / data["report_dir"]).resolve(),
-            settings=settings,
-            created=str(data.get("created", "")),
-        )
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise BadInputError(
-            f"cannot read batch file ({exc})",
-            path=batch_file,
-            hint="fix or delete batch.json; acquire recreates it from the plan",
-        ) from None
+    data = checked(batch_file, load_json(batch_file))
+    if data["phase"] < 1:
+        raise damaged(batch_file, f"'phase' must be 1 or more, found {data['phase']}")
+    folder = batch_file.parent.resolve()
+    plan = (folder / data["plan"]).resolve()
+    if not plan.exists() and data.get("plan_absolute"):
+        plan = Path(data["plan_absolute"])
+    saved = data.get("settings") or {}
+    return Batch(
+        id=data["batch_id"],
+        plan_path=plan,
+        phase=data["phase"],
+        dir=folder,
+        report_dir=(folder / data["report_dir"]).resolve(),
+        settings=BatchSettings(provider=saved.get("provider"), model=saved.get("model")),
+        created=str(data.get("created", "")),
+    )
 
 
 def find_batch(batch_id: str, data_dir: Path | None = None, cwd: Path | None = None) -> Path | None:
@@ -228,12 +225,14 @@ def open_batch(
     Raises :class:`BadInputError` when neither identifies a batch, or when an
     existing batch belongs to another plan or phase.
     """
+    if plan_path is not None and plan_path.is_dir():
+        raise PlanError("is a folder, not a plan file", path=plan_path, hint=folder_hint(plan_path))
     if batch_id is not None:
         check_batch_id(batch_id)
     if plan_path is None:
         if batch_id is None:
             raise BadInputError(
-                "name a plan and phase, or a batch",
+                "name a plan and phase (PLAN --phase N), or an existing batch (--batch-id ID)",
                 hint="e.g. `orchestrate acquire plans/glossary.md --phase 1`, "
                 "or `--batch-id ID` for a batch that exists",
             )
@@ -261,6 +260,16 @@ def open_batch(
             )
         return existing_batch
     return batch
+
+
+def refuse_blocked_folders(batch: Batch) -> None:
+    """Bad input when a file stands where the batch's folder or its report folder must be."""
+    for folder, what, option in ((batch.dir, "batch folder", "--data-dir DIR"),
+                                 (batch.report_dir, "report folder", "another --batch-id")):
+        blocker = file_in_the_way(folder)
+        if blocker is not None:
+            raise BadInputError(f"is a file, so the {what} {folder} cannot be created", path=blocker,
+                                hint=f"move or rename {blocker}, or pass {option}")
 
 
 def _existing_for(plan_path: Path, batch_id: str | None, data_dir: Path | None) -> Batch | None:

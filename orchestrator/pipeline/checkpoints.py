@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from orchestrator.pipeline.shapes import checked, load_json, read_checkpoint_text
 from orchestrator.recorder.atomic import atomic_write
 
 RAW = "raw.json"
@@ -70,19 +71,22 @@ def write_text(path: Path, text: str) -> None:
 
 
 def read_json(path: Path) -> dict[str, Any] | None:
-    """The JSON object at ``path``, or ``None`` when missing or unreadable (= not current)."""
+    """The checkpoint at ``path``, or ``None`` when missing (= not current).
+
+    A damaged one (not JSON, or a field of the wrong type) is a
+    :class:`~orchestrator.errors.CheckpointError`, never silently redone:
+    ``response.json`` going missing would mean paying for the response again.
+    """
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        data = load_json(path)
+    except (FileNotFoundError, NotADirectoryError):
         return None
-    return data if isinstance(data, dict) else None
+    return checked(path, data)
 
 
 def read_text(path: Path) -> str | None:
-    try:
-        return path.read_text(encoding="utf-8")
-    except OSError:
-        return None
+    """A checkpoint's text, or ``None`` when missing; CheckpointError when not UTF-8."""
+    return read_checkpoint_text(path)
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from orchestrator.errors import BadInputError
 from orchestrator.pipeline.checkpoints import write_text
+from orchestrator.plan.check import file_in_the_way
 
 COMMAND_PATH = Path(".claude") / "commands" / "batch-pipeline.md"
 
@@ -57,7 +58,13 @@ what to fix).
 def install_command(directory: Path, *, force: bool = False) -> Path:
     """Write ``DIR/.claude/commands/batch-pipeline.md``; refuse to overwrite unless ``force``."""
     target = directory / COMMAND_PATH
-    if target.exists() and not force and target.read_text(encoding="utf-8") != COMMAND_BODY:
+    blocker = file_in_the_way(target.parent)
+    if blocker is not None:
+        raise BadInputError(f"is a file, so the folder {target.parent} cannot be created", path=blocker,
+                            hint="pass the project folder (where .claude/ belongs), or move that file away")
+    if target.is_dir():
+        raise BadInputError(f"{target} is a folder", path=target, hint="remove or rename that folder first")
+    if target.exists() and not force and target.read_bytes() != COMMAND_BODY.encode("utf-8"):
         raise BadInputError(f"{target} already exists", path=target, hint="pass --force to replace it")
     target.parent.mkdir(parents=True, exist_ok=True)
     write_text(target, COMMAND_BODY)

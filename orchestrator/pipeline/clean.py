@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from orchestrator.errors import BadInputError
+from orchestrator.errors import BadInputError, CheckpointError
 from orchestrator.pipeline.batch import STAGES
 from orchestrator.pipeline.checkpoints import ItemFiles, read_json, sha256_bytes
 from orchestrator.pipeline.context import Context
@@ -73,7 +73,11 @@ def plan_clean(ctx: Context, stage: str) -> CleanPlan:
 
 
 def _plan_output(plan: CleanPlan, files: ItemFiles, row: Row | None) -> None:
-    parsed = read_json(files.parsed)
+    try:
+        parsed = read_json(files.parsed)
+    except CheckpointError:
+        plan.kept.append((files.dir, "its parsed.json is damaged, so the output it wrote (if any) is left in place"))
+        return
     if not parsed or not parsed.get("written") or not parsed.get("output"):
         return
     path = Path(parsed["output"])

@@ -104,7 +104,10 @@ def _checks(parsed: dict[str, Any] | None) -> str:
 def _content(state_files: ItemFiles, result: RowResult) -> str | None:
     """The output as written (complete rows), else the latest response's document."""
     if result.output and Path(result.output).is_file():
-        return read_text(Path(result.output))
+        try:  # the user's file, which may have been edited since: shown as it is
+            return Path(result.output).read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return None
     text = read_text(state_files.response)
     return extract_document(text).content if text is not None else None
 
@@ -222,12 +225,19 @@ def render_html(ctx: Context, results: list[RowResult]) -> str:
     )
 
 
+def _holds(path: Path, page: str) -> bool:
+    try:
+        return path.read_bytes() == page.encode("utf-8")
+    except OSError:
+        return False
+
+
 def render(ctx: Context, results: list[RowResult]) -> StageResult:
     """Write ``index.html`` unless it already holds exactly this page."""
     result = StageResult("render")
     page = render_html(ctx, results)
     path = ctx.batch.report_path
-    if read_text(path) == page:
+    if _holds(path, page):
         result.skipped.append(path.name)
     else:
         path.parent.mkdir(parents=True, exist_ok=True)

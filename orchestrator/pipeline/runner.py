@@ -23,7 +23,7 @@ from orchestrator.pipeline.stages import acquire, prepare, reference_text
 from orchestrator.pipeline.summary import command_complete, estimate_text
 from orchestrator.pipeline.work import WorkItem, planned_work
 from orchestrator.providers.base import Provider
-from orchestrator.providers.registry import create_provider
+from orchestrator.providers.registry import create_provider, resolve_provider_name
 from orchestrator.recorder import Recorder
 from orchestrator.validators import compile_plan
 
@@ -89,11 +89,16 @@ def run_simple(sess: Session, stage: str) -> int:
 
 
 def optional_provider(name: str | None) -> Provider | None:
-    """The provider for counting tokens, or None when none is configured (local estimate)."""
-    try:
-        return create_provider(name)
-    except BadInputError:
-        return None
+    """The provider for counting tokens, or None when none is configured (local estimate).
+
+    A provider that is named but wrong (unknown, or badly configured) is still bad input.
+    """
+    if name is None:
+        try:
+            resolve_provider_name(None)
+        except BadInputError:
+            return None
+    return create_provider(name)
 
 
 async def make_estimate(

@@ -37,10 +37,13 @@ def reference_text(plan: Plan) -> str:
             path=plan.path,
             hint="add `## Format Reference` with the path of a finished example",
         )
+    line = plan.format_reference.line if plan.format_reference else None
     try:
         return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise BadInputError(f"format reference is not valid UTF-8: {path}", path=plan.path, line=line,
+                            hint="save the file as UTF-8") from None
     except OSError as exc:
-        line = plan.format_reference.line if plan.format_reference else None
         raise BadInputError(
             f"cannot read the format reference {path}: {exc.strerror}",
             path=plan.path,

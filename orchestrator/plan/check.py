@@ -11,7 +11,7 @@ import os
 from collections.abc import Callable, Iterator
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
-from orchestrator.errors import PlanProblems, Problem
+from orchestrator.errors import PlanError, PlanProblems, Problem
 from orchestrator.models import ModelTable, load_model_table
 from orchestrator.plan.model import KNOWN_STATUSES, SECTION_KEYS, Plan, Row
 from orchestrator.plan.parser import read_plan
@@ -162,6 +162,14 @@ def filename_problem(filename: str, out_dir: Path | None) -> str | None:
     return None
 
 
+def file_in_the_way(folder: Path | str) -> Path | None:
+    """The file at ``folder`` or at one of its ancestors, which would stop the folder being made."""
+    for candidate in (Path(folder), *Path(folder).parents):
+        if candidate.exists() or candidate.is_symlink():
+            return None if candidate.is_dir() else candidate
+    return None
+
+
 def check_models(plan: Plan, models: ModelTable) -> Iterator[Problem]:
     known = ", ".join(sorted(models.models))
     for row in _complete_tables(plan):
@@ -181,11 +189,27 @@ def check_paths(plan: Plan, _models: ModelTable) -> Iterator[Problem]:
                      "write the hand-written example output first, or fix the path (relative to the plan's folder)")
         elif not path.is_file():
             yield _p(plan, ref.line, f"format reference is not a file: {path}", "point it at a markdown file")
+        else:
+            yield from _reference_problems(plan)
     out = plan.output_directory
     if out is not None:
         path = plan.resolve(out.text)
-        if path.exists() and not path.is_dir():
+        blocker = file_in_the_way(path)
+        if blocker == path:
             yield _p(plan, out.line, f"Output Directory is not a folder: {path}", "name a folder, e.g. output/")
+        elif blocker is not None:
+            yield _p(plan, out.line, f"Output Directory {path} cannot be created: {blocker} is a file",
+                     f"move or rename the file {blocker}, or name another folder")
+
+
+def _reference_problems(plan: Plan) -> Iterator[Problem]:
+    """The reference exists: it must also be UTF-8 with usable front matter (every output copies it)."""
+    from orchestrator.validators.reference import read_reference
+
+    try:
+        read_reference(plan)
+    except PlanError as exc:
+        yield Problem(exc.path or plan.path, exc.line, exc.message, exc.hint or "")
 
 
 CHECKS: tuple[Check, ...] = (check_sections, check_phases, check_rows, check_filenames, check_models, check_paths)

@@ -45,8 +45,13 @@ def _markdown() -> MarkdownIt:
     return MarkdownIt("commonmark").enable("table").disable("inline")
 
 
-def read_plan(path: Path | str) -> Plan:
-    """Read and parse the plan at ``path``; raise :class:`PlanError` if unreadable."""
+def read_plan(path: Path | str, *, require_phases: bool = False) -> Plan:
+    """Read and parse the plan at ``path``; raise :class:`PlanError` if unreadable.
+
+    With ``require_phases``, a file without any ``## Phase N`` section (an
+    empty file, or the wrong markdown file) is refused too, for the commands
+    that act on rows but do not otherwise check the plan.
+    """
     path = Path(path)
     try:
         raw = path.read_bytes()
@@ -55,7 +60,7 @@ def read_plan(path: Path | str) -> Plan:
             "plan file not found", path=path, hint="check the path, or create one with `orchestrate init DIR`"
         ) from None
     except IsADirectoryError:
-        raise PlanError("is a folder, not a plan file", path=path, hint=_folder_hint(path)) from None
+        raise PlanError("is a folder, not a plan file", path=path, hint=folder_hint(path)) from None
     except PermissionError:
         raise PlanError(
             "cannot read plan file: permission denied", path=path,
@@ -73,10 +78,19 @@ def read_plan(path: Path | str) -> Plan:
         raise PlanError(
             "plan file is not valid UTF-8", path=path, line=line, hint="save the file as UTF-8"
         ) from None
-    return parse_plan(text, path)
+    plan = parse_plan(text, path)
+    if require_phases and not plan.phases:
+        raise PlanError(
+            "no `## Phase N` section found: this is not a plan, or its task tables are missing",
+            path=path,
+            line=1,
+            hint="add `## Phase 1` followed by a table | # | Title | Filename | Model | Status | "
+            "(`orchestrate check PLAN` lists every problem)",
+        )
+    return plan
 
 
-def _folder_hint(folder: Path) -> str:
+def folder_hint(folder: Path) -> str:
     """Name the plan files (markdown with a ``Phase N`` heading) a user probably meant by a folder."""
     found: list[Path] = []
     try:

@@ -93,6 +93,13 @@ class Provider(ABC):
         """
         return cls(**options)
 
+    @classmethod  # noqa: B027 - optional hook, nothing to check by default
+    def check_env(cls, env: Mapping[str, str]) -> None:
+        """Raise :class:`~orchestrator.errors.ConfigError` for what in ``env`` :meth:`create` would refuse.
+
+        Called before anything is written, so a bad setting is bad input that leaves no trace.
+        """
+
     @abstractmethod
     async def call(self, request: CallRequest) -> CallResult:
         """Make exactly one call. Raise only :class:`orchestrator.errors.ProviderError`s."""

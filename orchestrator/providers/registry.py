@@ -108,7 +108,7 @@ def resolve_provider_name(name: str | None, *, env: Mapping[str, str] | None = N
     """
     env = os.environ if env is None else env
     chosen = _default_name(env) if name is None else name.strip().lower()
-    _entry_point(chosen)
+    _load(_entry_point(chosen)).check_env(env)
     return chosen
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Self
 
+from orchestrator.errors import ConfigError
 from orchestrator.providers.anthropic import AnthropicProvider, timeout_from_env
 from orchestrator.providers.base import CallRequest, CallResult, Provider
 
@@ -21,9 +22,24 @@ if TYPE_CHECKING:
     from orchestrator.sim.server import SimServer
 
 URL_VARIABLE = "ORCHESTRATE_SIM_URL"
+SIM_VARIABLE = "ORCHESTRATE_SIM"
 SIM_API_KEY = "sk-sim"
 #: The simulator answers fast; a stuck call should fail a rehearsal quickly.
 SIM_TIMEOUT_S = 60.0
+
+
+def sim_config(text: str | None) -> SimConfig:
+    """The simulator's settings from an ``ORCHESTRATE_SIM`` value; :class:`ConfigError` when invalid."""
+    from orchestrator.sim.config import SimConfig
+
+    try:
+        return SimConfig.from_env(text)
+    except ValueError as exc:
+        raise ConfigError(
+            str(exc),
+            hint=f"{SIM_VARIABLE} takes comma-separated key=value settings such as 'seed=7,p429=0.1' "
+            "(docs/simulator.md lists the keys), or unset it",
+        ) from None
 
 
 class SimProvider(Provider):
@@ -57,11 +73,19 @@ class SimProvider(Provider):
     def create(cls, env: Mapping[str, str], **options: Any) -> Self:
         """``ORCHESTRATE_SIM_URL``, ``ORCHESTRATE_SIM`` and ``ORCHESTRATE_TIMEOUT_S`` from ``env``."""
         options.setdefault("url", env.get(URL_VARIABLE) or None)
-        options.setdefault("sim_env", env.get("ORCHESTRATE_SIM", ""))
+        options.setdefault("sim_env", env.get(SIM_VARIABLE, ""))
+        if options["url"] is None and options.get("config") is None:
+            options["config"] = sim_config(options.pop("sim_env"))
         timeout = timeout_from_env(env)
         if timeout is not None:
             options.setdefault("timeout", timeout)
         return cls(**options)
+
+    @classmethod
+    def check_env(cls, env: Mapping[str, str]) -> None:
+        """A bad ``ORCHESTRATE_SIM`` is refused before anything is written (unless a URL is given)."""
+        if not env.get(URL_VARIABLE):
+            sim_config(env.get(SIM_VARIABLE, ""))
 
     @property
     def server(self) -> SimServer | None:
@@ -75,10 +99,9 @@ class SimProvider(Provider):
         return self._inner
 
     def _start_server(self) -> str:
-        from orchestrator.sim.config import SimConfig
         from orchestrator.sim.server import SimServer
 
-        config = self._config or SimConfig.from_env(self._sim_env)
+        config = self._config or sim_config(self._sim_env)
         self._server = SimServer(config)
         return self._server.start()
 

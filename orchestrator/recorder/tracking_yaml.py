@@ -70,7 +70,8 @@ def _load(yaml: YAML, source: str, where: Path) -> Any:
         raise RecordError(
             f"the tracking file is not valid YAML: {exc}".splitlines()[0],
             path=where,
-            hint="fix the file (or move it away) so outputs can be registered",
+            hint="fix the file (or move it away), then `orchestrate validate PLAN --record` "
+            "registers the outputs already written",
         ) from None
     offset = 2 if dash is None else dash
     yaml.indent(mapping=2, sequence=max(indent or offset + 2, offset + 2), offset=offset)

@@ -19,7 +19,8 @@ def sim_group() -> None:
 
 @sim_group.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", type=int, default=0, show_default=True, help="Port (0 picks a free one).")
+@click.option("--port", type=click.IntRange(0, 65535), default=0, show_default=True,
+              help="Port (0 picks a free one).")
 @click.option(
     "--config",
     "config_text",

@@ -15,6 +15,7 @@ answer. Faults and limits apply to ``POST /v1/messages`` only.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import logging
 import math
@@ -31,6 +32,7 @@ from types import FrameType, TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from orchestrator.errors import BadInputError
 from orchestrator.sim.batches import BatchError, BatchStore
 from orchestrator.sim.cache import PromptCache
 from orchestrator.sim.config import SimConfig
@@ -556,7 +558,14 @@ def serve_forever(
 ) -> None:
     """Serve in the foreground until Ctrl-C or SIGTERM; ``on_ready`` gets the URL."""
     server = SimServer(config, host, port)
-    url = server.start()
+    try:
+        url = server.start()
+    except OSError as exc:
+        raise BadInputError(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc}",
+            hint="pick another --port (0 picks a free one), or stop what is using it"
+            if exc.errno == errno.EADDRINUSE else "check --host: it must be an address of this machine",
+        ) from None
     done = threading.Event()
 
     def _stop(signum: int, frame: FrameType | None) -> None:
