@@ -14,7 +14,7 @@ import click
 
 from orchestrator.errors import BadInputError, Problem
 from orchestrator.models import load_model_table
-from orchestrator.plan.check import check_plan, file_in_the_way, load_checked_plan
+from orchestrator.plan.check import check_plan, file_in_the_way, load_checked_plan, require_phase
 from orchestrator.plan.model import Phase, Plan, Row
 from orchestrator.plan.parser import read_plan
 from orchestrator.prompts import dispatch_prompt, orchestrator_prompt
@@ -23,13 +23,6 @@ from orchestrator.prompts import dispatch_prompt, orchestrator_prompt
 PLAN_ARG = click.argument("plan", type=click.Path(path_type=Path))
 
 _EXAMPLES = {"plans": "orchestrator.examples.plans", "format_refs": "orchestrator.examples.format_refs"}
-
-
-def _select_phase(plan: Plan, number: int) -> None:
-    if plan.phase(number) is None:
-        known = ", ".join(str(p.number) for p in plan.phases) or "none"
-        raise BadInputError(f"no Phase {number} in the plan", path=plan.path,
-                            hint=f"phases in this plan: {known}")
 
 
 @click.command("init")
@@ -141,7 +134,7 @@ def status_cmd(plan: Path, phase: int | None, as_json: bool) -> None:
     """
     parsed = read_plan(plan, require_phases=True)
     if phase is not None:
-        _select_phase(parsed, phase)
+        require_phase(parsed, phase)
     phases = [p for p in parsed.phases if phase is None or p.number == phase]
     if as_json:
         payload = {"plan": str(plan), "phases": [
@@ -210,7 +203,7 @@ def prompt_cmd(plan: Path, phase: int | None, row_id: str | None) -> None:
         return
     if phase is None:
         raise click.UsageError("pass --phase N (or --row ID for one row's prompt)")
-    _select_phase(parsed, phase)
+    require_phase(parsed, phase)
     tracking = parsed.tracking_file_path()
     try:
         shown = tracking.resolve().relative_to(Path.cwd().resolve()).as_posix()

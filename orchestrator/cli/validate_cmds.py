@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 
 from orchestrator.errors import EXIT_FAILED, EXIT_OK, BadInputError, PlanError
-from orchestrator.plan.check import file_in_the_way
+from orchestrator.plan.check import file_in_the_way, require_phase
 from orchestrator.plan.model import COMPLETE, Plan, Row
 from orchestrator.plan.parser import read_plan
 from orchestrator.validators import CompiledPlan, FileReport, RuleReport, compile_plan
@@ -203,11 +203,8 @@ def _select_rows(plan: Plan, phase: int | None, row_id: str | None) -> list[Row]
             line=line,
             hint=f"move or rename {blocker}, or name another folder under `## Output Directory`",
         )
-    if phase is not None and plan.phase(phase) is None:
-        known = ", ".join(str(p.number) for p in plan.phases) or "none"
-        raise BadInputError(
-            f"no Phase {phase} in the plan", path=plan.path, hint=f"phases in this plan: {known}"
-        )
+    if phase is not None:
+        require_phase(plan, phase)
     rows = [r for r in plan.rows() if phase is None or r.phase == phase]
     if row_id is not None:
         rows = [r for r in rows if r.id == row_id]

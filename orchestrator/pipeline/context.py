@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from orchestrator.errors import BadInputError
 from orchestrator.models import ModelInfo, ModelTable
 from orchestrator.pipeline.batch import Batch, item_id
 from orchestrator.pipeline.checkpoints import ItemFiles
+from orchestrator.plan.check import require_phase
 from orchestrator.plan.model import Phase, Plan, Row
 
 
@@ -54,15 +54,7 @@ class Context:
     model_override: str | None = None
 
     def phase(self) -> Phase:
-        found = self.plan.phase(self.batch.phase)
-        if found is None:
-            known = ", ".join(str(p.number) for p in self.plan.phases) or "none"
-            raise BadInputError(
-                f"no Phase {self.batch.phase} in the plan",
-                path=self.plan.path,
-                hint=f"phases in this plan: {known}",
-            )
-        return found
+        return require_phase(self.plan, self.batch.phase)
 
     def rows_by_item(self) -> dict[str, Row]:
         return {item_id(row.id): row for row in self.phase().rows}

@@ -14,14 +14,13 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from orchestrator.dispatch.ledger import Ledger
-from orchestrator.errors import BadInputError
 from orchestrator.models import load_model_table
 from orchestrator.pipeline.batch import find_batch, open_batch, refuse_blocked_folders
 from orchestrator.pipeline.context import Context, StageResult
 from orchestrator.pipeline.shapes import check_batch_folder
 from orchestrator.pipeline.summary import shown
 from orchestrator.pipeline.usage import UsageBook
-from orchestrator.plan.check import load_checked_plan
+from orchestrator.plan.check import load_checked_plan, require_phase
 from orchestrator.plan.parser import read_plan
 from orchestrator.providers.registry import resolve_provider_name
 
@@ -73,11 +72,7 @@ class Session:
         batch = open_batch(opts.plan, opts.phase, opts.batch_id, opts.data_dir)
         plan = load_checked_plan(batch.plan_path)
         refuse_blocked_folders(batch)
-        if plan.phase(batch.phase) is None:
-            known = ", ".join(str(p.number) for p in plan.phases)
-            raise BadInputError(
-                f"no Phase {batch.phase} in the plan", path=plan.path, hint=f"phases in this plan: {known}"
-            )
+        require_phase(plan, batch.phase)
         models = load_model_table(plan.base_dir)
         if opts.provider is not None:  # sticks to the batch: checked before it is saved
             resolve_provider_name(opts.provider)

@@ -11,9 +11,9 @@ import os
 from collections.abc import Callable, Iterator
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
-from orchestrator.errors import PlanError, PlanProblems, Problem
+from orchestrator.errors import BadInputError, PlanError, PlanProblems, Problem
 from orchestrator.models import ModelTable, load_model_table
-from orchestrator.plan.model import KNOWN_STATUSES, SECTION_KEYS, Plan, Row
+from orchestrator.plan.model import KNOWN_STATUSES, SECTION_KEYS, Phase, Plan, Row
 from orchestrator.plan.parser import read_plan
 from orchestrator.plan.table_syntax import split_cells
 
@@ -78,16 +78,10 @@ def check_phases(plan: Plan, _models: ModelTable) -> Iterator[Problem]:
             yield _p(plan, phase.table.header_line, f"Phase {phase.number} table has no '{name}' column",
                      "the header must name the columns #, Title, Filename, Model and Status")
     for line in plan.orphan_tables:
-        cells = {c.text.strip().lower() for c in split_cells(_source_line(plan, line))}
+        cells = {c.text.strip().lower() for c in split_cells(plan.source_line(line))}
         if {"filename", "status"} <= cells:
             yield _p(plan, line, "task table is never run: it is not the first table under a `## Phase N` heading",
                      "give it its own heading such as `## Phase 3`, or merge it into that phase's table")
-
-
-def _source_line(plan: Plan, line: int) -> str:
-    text = plan.text[1:] if plan.text.startswith("\ufeff") else plan.text
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    return lines[line - 1] if 0 < line <= len(lines) else ""
 
 
 def _complete_tables(plan: Plan) -> Iterator[Row]:
@@ -102,7 +96,7 @@ def check_rows(plan: Plan, _models: ModelTable) -> Iterator[Problem]:
     columns_at = {row.line: len(phase.table.columns)
                   for phase in plan.phases if phase.table is not None for row in phase.rows}
     for row in _complete_tables(plan):
-        source = _source_line(plan, row.line)
+        source = plan.source_line(row.line)
         width = len(split_cells(source))
         columns = columns_at[row.line]
         if "|" not in source:
@@ -219,6 +213,15 @@ def check_plan(plan: Plan, models: ModelTable) -> list[Problem]:
     """All problems in ``plan``, sorted by line."""
     problems = [problem for check in CHECKS for problem in check(plan, models)]
     return sorted(problems, key=lambda p: (p.line or 0))
+
+
+def require_phase(plan: Plan, number: int) -> Phase:
+    """The plan's Phase ``number``, or bad input (exit 2) naming the phases it has."""
+    found = plan.phase(number)
+    if found is None:
+        known = ", ".join(str(p.number) for p in plan.phases) or "none"
+        raise BadInputError(f"no Phase {number} in the plan", path=plan.path, hint=f"phases in this plan: {known}")
+    return found
 
 
 def load_checked_plan(path: Path) -> Plan:

@@ -11,6 +11,7 @@ import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 #: Statuses the tool understands. ``pending`` and ``complete`` are the ones it
@@ -34,6 +35,12 @@ SECTION_KEYS = {
 
 
 _REGISTERED_RE = re.compile(r"registered in\s+(\S+)", re.IGNORECASE)
+
+
+def source_lines(text: str) -> list[str]:
+    """Split plan text into lines the way markdown-it numbers them: BOM dropped, CRLF/CR/LF all end a line."""
+    body = text[1:] if text.startswith("\ufeff") else text
+    return body.replace("\r\n", "\n").replace("\r", "\n").split("\n")
 
 
 @dataclass(frozen=True)
@@ -118,6 +125,15 @@ class Plan:
     phases: tuple[Phase, ...]
     duplicate_sections: tuple[Section, ...] = ()
     orphan_tables: tuple[int, ...] = ()  # lines of tables under no Phase heading
+
+    @cached_property
+    def lines(self) -> list[str]:
+        """The plan's lines as the parser numbers them (BOM dropped, any line ending)."""
+        return source_lines(self.text)
+
+    def source_line(self, line: int) -> str:
+        """Line ``line`` (1-based) as the parser saw it, or ``""`` past the end."""
+        return self.lines[line - 1] if 0 < line <= len(self.lines) else ""
 
     @property
     def base_dir(self) -> Path:

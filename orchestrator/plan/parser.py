@@ -30,6 +30,7 @@ from orchestrator.plan.model import (
     Section,
     Table,
     TextLine,
+    source_lines,
 )
 from orchestrator.plan.table_syntax import split_cells
 
@@ -118,10 +119,8 @@ def _head(path: Path, limit: int = 1 << 20) -> str:
 def parse_plan(text: str, path: Path | str = "plan.md") -> Plan:
     """Parse plan ``text``; ``path`` anchors relative paths and messages."""
     path = Path(path)
-    body = text[1:] if text.startswith("\ufeff") else text
-    body = body.replace("\r\n", "\n").replace("\r", "\n")
-    lines = body.split("\n")
-    tokens = _markdown().parse(body)
+    lines = source_lines(text)
+    tokens = _markdown().parse("\n".join(lines))
     headings = _headings(tokens)
     sections: dict[str, Section] = {}
     duplicates: list[Section] = []
