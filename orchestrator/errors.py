@@ -2,7 +2,8 @@
 
 Every error a user can see is an :class:`OrchestratorError`. Each carries
 *where* (``file:line`` when known) and a *hint* that names the fix, and an
-``exit_code``: 2 for bad input (nothing was written), 1 for work that failed.
+``exit_code``: 2 for bad input (nothing was written), 1 for work that failed,
+130 when the user interrupted (Ctrl-C). docs/cli.md has the table.
 SDK errors are mapped into :class:`ProviderError` subclasses at the provider
 boundary, so nothing above the providers ever imports the SDK to catch.
 """
@@ -14,6 +15,7 @@ from pathlib import Path
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
 
 
 class OrchestratorError(Exception):
@@ -83,8 +85,36 @@ class CheckpointError(BadInputError):
     """A file of a batch folder (``batch.json``, a checkpoint, the ledger) is damaged."""
 
 
+class InputFileError(BadInputError):
+    """A file the user named cannot be read safely (see :mod:`orchestrator.safeio`).
+
+    Not a regular file (a FIFO, device or socket: reading it could wait or run
+    forever), over its kind's size limit, a symlink loop, or unreadable.
+    ``reason`` is one of :data:`orchestrator.safeio.REASONS`, so a caller can
+    word the refusal for its own context without parsing the message.
+    """
+
+    def __init__(self, message: str, *, path: Path | str, reason: str, hint: str, line: int | None = None) -> None:
+        super().__init__(message, path=path, line=line, hint=hint)
+        self.reason = reason
+
+
+class RequestTooLarge(BadInputError):
+    """A request would not fit the model's context window: refused before it is sent, so nothing is spent."""
+
+
 class ConfirmationRequired(BadInputError):
     """Spending needs a confirmation that cannot be asked for (no terminal)."""
+
+
+class NotConfirmed(ConfirmationRequired):
+    """The user answered no (or nothing) at a ``[y/N]`` question: exit 2, like no terminal."""
+
+
+class Interrupted(OrchestratorError):
+    """Ctrl-C where nothing had started yet (e.g. at the confirmation): exit 130."""
+
+    exit_code = EXIT_INTERRUPTED
 
 
 # --- work that failed (exit 1) --------------------------------------------
@@ -100,6 +130,22 @@ class RecordError(OrchestratorError):
 
 class ValidationFailed(OrchestratorError):
     """An output file failed one or more checks."""
+
+
+class EnvironmentFailure(OrchestratorError):
+    """This machine cannot run a check (a linter is missing, crashed or hung).
+
+    Not the model's fault: no repair turn can fix it, so the dispatcher stops
+    instead of paying for one. ``problems`` are the checks' own messages.
+    """
+
+    def __init__(self, problems: list[str], *, hint: str | None = None) -> None:
+        text = problems[0] if len(problems) == 1 else "; ".join(problems)
+        super().__init__(
+            f"a check cannot run on this machine: {text}",
+            hint=hint or "install the missing tool (`orchestrate doctor PLAN` checks them all), then run again",
+        )
+        self.problems = list(problems)
 
 
 class ProviderError(OrchestratorError):
@@ -139,6 +185,20 @@ class ProviderTimeout(ProviderError):
     """The call timed out or the connection dropped: retry a bounded number of times."""
 
     retryable = True
+
+
+class ConnectionFailed(ProviderError):
+    """No connection could be made (refused, DNS, TLS, bad URL): not a slow API.
+
+    The dispatcher retries it only briefly (``DispatchSettings.connection_retries``)
+    and then stops the whole run: every other call would fail the same way.
+    """
+
+    retryable = True
+
+    def __init__(self, message: str, *, url: str | None = None, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.url = url
 
 
 class FatalProviderError(ProviderError):

@@ -8,10 +8,14 @@ batch polite and cheap: per-model rate limits, a shared cool-down after a 429,
 bounded retries with backoff, and the spend cap.
 
 Stopping is graceful and loses nothing paid for. After a fatal error, the
-spend cap, or the ``stop`` event (Ctrl-C), no new call starts (no new job, no
+spend cap, or the ``stop`` event (Ctrl-C), or a check that cannot run on this machine (an
+environment failure: no repair turn could fix it), no new call starts (no new job, no
 retry, no repair); calls already in flight finish and are checked (after
 ``stop``, they get ``grace_s`` and are then cancelled). Jobs left without a
 verdict are reported as ``unfinished``; jobs never taken as ``not_started``.
+
+A connection that cannot be made at all (:class:`ConnectionFailed`) is
+retried ``connection_retries`` times, quickly, and is then fatal.
 
 Only the project's own :class:`ProviderError`\\s are handled here: any other
 exception is a bug, stops the dispatch and propagates unchanged.
@@ -43,6 +47,8 @@ from orchestrator.dispatch.jobs import (
 from orchestrator.dispatch.ledger import AttemptKind, Ledger, LedgerEntry, Outcome
 from orchestrator.dispatch.ratelimit import ModelLimits, RateLimiter
 from orchestrator.errors import (
+    ConnectionFailed,
+    EnvironmentFailure,
     FatalProviderError,
     Overloaded,
     ProviderError,
@@ -57,6 +63,7 @@ _HALT_EVENTS: dict[StopReason, EventKind] = {
     "fatal": "fatal",
     "max_cost": "cost_limit",
     "interrupted": "interrupted",
+    "environment": "environment",
 }
 
 
@@ -88,6 +95,8 @@ def _error_outcome(exc: ProviderError) -> Outcome:
         return "overloaded"
     if isinstance(exc, ProviderTimeout):
         return "timeout"
+    if isinstance(exc, ConnectionFailed):
+        return "connection"
     return "fatal" if isinstance(exc, FatalProviderError) else "error"
 
 
@@ -117,6 +126,7 @@ class _Run:
         self.stopped: StopReason | None = None
         self.fatal: ProviderError | None = None
         self.fatal_key: str | None = None
+        self.environment: EnvironmentFailure | None = None
         self.outcomes: list[JobOutcome] = []
         self.unfinished: list[str] = []
         self.usage = Usage()
@@ -160,6 +170,14 @@ class _Run:
             self.halt("fatal", exc.render())
         elif first:
             self.emit("fatal", job, message=exc.render())
+
+    def on_environment(self, job: Job, problems: list[str]) -> EnvironmentFailure:
+        """A check cannot run here: keep the first such failure and stop dispatching."""
+        failure = EnvironmentFailure(problems)
+        if self.environment is None:
+            self.environment = failure
+        self.halt("environment", failure.render())
+        return failure
 
     async def record(self, conv: _Conversation, outcome: Outcome, **fields: Any) -> None:
         """One ledger line for the attempt just made (in a thread: fsync must not block)."""
@@ -217,6 +235,9 @@ class _Run:
             except ProviderError as exc:  # retries exhausted, or not retryable (fatal raised above)
                 return _outcome(conv, None, error=exc.render())
             verdict = await self.judge(conv, result)
+            if verdict.environment:  # not the model's fault: a repair turn would be paid for nothing
+                failure = self.on_environment(conv.job, verdict.environment)
+                return _outcome(conv, replace(verdict, ok=False), error=failure.render())
             if verdict.ok or conv.repairs >= self.settings.repair_attempts:
                 return _outcome(conv, verdict)
             if self.halted.is_set():
@@ -266,7 +287,7 @@ class _Run:
         """One successful response for the conversation so far, retrying what may be retried."""
         request = replace(conv.job.request, turns=conv.turns)
         limits = self.limits.for_model(conv.job.model)
-        tries = {"timeout": 0, "other": 0}
+        tries = {"timeout": 0, "connection": 0, "other": 0}
         while True:
             charged = await self.gate(limits, request)
             conv.calls += 1
@@ -305,10 +326,12 @@ class _Run:
             raise _Unfinished from exc
         if not exc.retryable:
             raise exc
-        kind = "timeout" if isinstance(exc, ProviderTimeout) else "other"
+        kind = _retry_kind(exc)
         tries[kind] += 1
-        limit = self.settings.timeout_retries if kind == "timeout" else self.settings.max_retries
-        if tries[kind] > limit:
+        if tries[kind] > self._retry_limit(kind):
+            if kind == "connection":  # every other call would fail the same way
+                self.on_fatal(conv.job, exc)
+                raise _Unfinished from exc
             raise exc
         delay = self.backoff.delay(tries[kind], exc.retry_after)
         if isinstance(exc, RateLimited) or (isinstance(exc, Overloaded) and exc.retry_after):
@@ -323,6 +346,11 @@ class _Run:
         )
         with contextlib.suppress(TimeoutError):  # wake early when halting
             await asyncio.wait_for(self.halted.wait(), delay)
+
+    def _retry_limit(self, kind: str) -> int:
+        settings = self.settings
+        limits = {"timeout": settings.timeout_retries, "connection": settings.connection_retries}
+        return limits.get(kind, settings.max_retries)
 
     # --- one response ----------------------------------------------------------------
 
@@ -368,7 +396,14 @@ class _Run:
             cost_usd=self.cost,
             unfinished=sorted(self.unfinished, key=order.__getitem__),
             fatal_key=self.fatal_key,
+            environment=self.environment,
         )
+
+
+def _retry_kind(exc: ProviderError) -> str:
+    if isinstance(exc, ConnectionFailed):
+        return "connection"
+    return "timeout" if isinstance(exc, ProviderTimeout) else "other"
 
 
 def _outcome(conv: _Conversation, verdict: Verdict | None, *, error: str | None = None) -> JobOutcome:

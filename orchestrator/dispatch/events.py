@@ -22,6 +22,7 @@ EventKind = Literal[
     "fatal",  # a fatal provider error: no new calls (``message`` is the error)
     "cost_limit",  # spend reached ``max_cost``: no new calls
     "interrupted",  # the stop event was set: no new calls, in-flight ones get ``grace_s``
+    "environment",  # a check cannot run on this machine: no repair, no new calls
 ]
 
 

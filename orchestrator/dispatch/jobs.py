@@ -10,11 +10,12 @@ from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from orchestrator.dispatch.events import DispatchEvent
-from orchestrator.errors import ProviderError
+from orchestrator.errors import EnvironmentFailure, ProviderError
 from orchestrator.models import ModelInfo, Usage
 from orchestrator.providers.base import CallRequest, CallResult, Turn
 
-StopReason = Literal["fatal", "interrupted", "max_cost"]
+#: ``environment``: a check could not run on this machine (see :attr:`Verdict.environment`)
+StopReason = Literal["fatal", "interrupted", "max_cost", "environment"]
 
 TRUNCATED_FAILURE = "output was truncated at max_tokens; return a shorter complete file"
 
@@ -52,6 +53,8 @@ class Verdict:
     content: str | None  # document to write when ok
     failures: list[str]  # validator messages, sent back in the repair turn
     notes: list[str] = field(default_factory=list)  # e.g. "stripped a ```markdown fence"
+    #: checks that could not run here (missing linter...): never repair material; the run stops
+    environment: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -91,6 +94,8 @@ class DispatchReport:
     cost_usd: float
     unfinished: list[str] = field(default_factory=list)
     fatal_key: str | None = None  # the job whose call raised ``fatal``
+    #: set when ``stopped == "environment"``: what this machine could not run, and the fix
+    environment: EnvironmentFailure | None = None
 
     @property
     def pending(self) -> list[str]:
@@ -104,6 +109,7 @@ class DispatchSettings:
     repair_attempts: int = 2
     max_retries: int = 8  # 429 / 529 / 5xx, per call
     timeout_retries: int = 3  # timeouts and dropped connections, per call
+    connection_retries: int = 2  # no connection at all (refused, DNS, TLS): then the run stops
     rpm: int | None = None
     input_tpm: int | None = None
     max_cost: float | None = None

@@ -32,6 +32,7 @@ Outcome = Literal[
     "rate_limited",
     "overloaded",
     "timeout",
+    "connection",
     "fatal",
     "error",
     "cancelled",

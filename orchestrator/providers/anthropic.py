@@ -21,16 +21,18 @@ here and nowhere else.
 from __future__ import annotations
 
 import email.utils
+import os
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, Literal, Self, TypedDict
 
 from orchestrator.errors import (
     AuthenticationFailed,
     BadInputError,
     BadRequest,
     ConfigError,
+    ConnectionFailed,
     Overloaded,
     ProviderError,
     ProviderTimeout,
@@ -48,6 +50,18 @@ if TYPE_CHECKING:
         TextBlockParam,
         UserMessageParam,
     )
+
+#: Cache lifetimes the API accepts on a ``cache_control`` block.
+CacheTTL = Literal["5m", "1h"]
+
+
+class CreateParams(TypedDict):
+    """What :func:`request_params` returns: ``messages.create`` keyword arguments."""
+
+    model: str
+    max_tokens: int
+    system: list[TextBlockParam]
+    messages: list[MessageParam]
 
 #: Total seconds one call may take (long outputs are slow); connecting gets 10 s.
 DEFAULT_TIMEOUT_S = 600.0
@@ -140,25 +154,13 @@ class AnthropicProvider(Provider):
         started = time.perf_counter()
         try:
             raw = await self._client.messages.with_raw_response.create(
-                model=request.model,
-                max_tokens=request.max_tokens,
-                system=system_blocks(request, cache=self._cache_prefix),
-                messages=message_params(request),
+                **request_params(request, cache=self._cache_prefix)
             )
             message = await raw.parse()
         except self._sdk.APIError as exc:
             raise map_error(exc) from exc
-        usage = message.usage
-        return CallResult(
-            text="".join(block.text for block in message.content if block.type == "text"),
-            stop_reason=str(message.stop_reason or "end_turn"),
-            usage=Usage(
-                usage.input_tokens,
-                usage.output_tokens,
-                usage.cache_creation_input_tokens or 0,
-                usage.cache_read_input_tokens or 0,
-            ),
-            model=message.model,
+        return call_result(
+            message,
             latency_s=time.perf_counter() - started,
             request_id=raw.request_id,
             rate_limits=rate_limit_state(raw.headers),
@@ -180,10 +182,25 @@ class AnthropicProvider(Provider):
 # --- request layout ------------------------------------------------------------
 
 
-def system_blocks(request: CallRequest, *, cache: bool = True) -> list[TextBlockParam]:
+def request_params(request: CallRequest, *, cache: bool = True, ttl: CacheTTL | None = None) -> CreateParams:
+    """The keyword arguments of ``messages.create`` for ``request``: the one request layout.
+
+    The online provider sends them as they are; the batch provider sends the
+    same dict as each batch request's ``params`` (with ``ttl="1h"``).
+    """
+    return {
+        "model": request.model,
+        "max_tokens": request.max_tokens,
+        "system": system_blocks(request, cache=cache, ttl=ttl),
+        "messages": message_params(request),
+    }
+
+
+def system_blocks(request: CallRequest, *, cache: bool = True, ttl: CacheTTL | None = None) -> list[TextBlockParam]:
     """Instructions, then the shared prefix marked as the cache breakpoint (empty parts omitted).
 
-    ``cache=False`` leaves the mark out (only to measure what caching saves).
+    ``cache=False`` leaves the mark out (only to measure what caching saves);
+    ``ttl`` asks for a cache lifetime other than the default five minutes.
     """
     blocks: list[TextBlockParam] = []
     if request.system:
@@ -191,9 +208,34 @@ def system_blocks(request: CallRequest, *, cache: bool = True) -> list[TextBlock
     if request.shared:
         shared: TextBlockParam = {"type": "text", "text": request.shared}
         if cache:
-            shared["cache_control"] = {"type": "ephemeral"}
+            shared["cache_control"] = {"type": "ephemeral", "ttl": ttl} if ttl else {"type": "ephemeral"}
         blocks.append(shared)
     return blocks
+
+
+def call_result(
+    message: anthropic.types.Message,
+    *,
+    latency_s: float,
+    request_id: str | None = None,
+    rate_limits: RateLimitState | None = None,
+) -> CallResult:
+    """A :class:`CallResult` from the SDK's message (an online answer or a batch result)."""
+    usage = message.usage
+    return CallResult(
+        text="".join(block.text for block in message.content if block.type == "text"),
+        stop_reason=str(message.stop_reason or "end_turn"),
+        usage=Usage(
+            usage.input_tokens,
+            usage.output_tokens,
+            usage.cache_creation_input_tokens or 0,
+            usage.cache_read_input_tokens or 0,
+        ),
+        model=message.model,
+        latency_s=latency_s,
+        request_id=request_id,
+        rate_limits=rate_limits,
+    )
 
 
 def message_params(request: CallRequest) -> list[MessageParam]:
@@ -304,10 +346,57 @@ def map_error(exc: anthropic.APIError) -> ProviderError:
         )
     if isinstance(exc, anthropic.APIConnectionError):
         cause = f" ({exc.__cause__})" if exc.__cause__ else ""
+        if _never_connected(exc):
+            return connection_failed(exc.request.url, _root_cause(exc))
         return ProviderTimeout(f"connection failed: {exc.message}{cause}")
     if not isinstance(exc, anthropic.APIStatusError):
         return Overloaded(f"unusable response from the API: {exc.message}")
     return _map_status(exc)
+
+
+#: transport errors (by class name, any base) raised before a request reached a server
+_NO_CONNECTION = frozenset({"ConnectError", "UnsupportedProtocol", "ProxyError"})
+BASE_URL_VARIABLE = "ANTHROPIC_BASE_URL"
+
+
+def _never_connected(exc: BaseException) -> bool:
+    """Refused, DNS, TLS or a bad URL, as opposed to a connection that dropped mid-call.
+
+    The SDK wraps its HTTP library's error as ``__cause__``; names are matched
+    so this module does not import that library (a dependency of the SDK, not ours).
+    """
+    cause = exc.__cause__
+    return cause is not None and any(k.__name__ in _NO_CONNECTION for k in type(cause).__mro__)
+
+
+def _root_cause(exc: BaseException) -> str:
+    """The deepest OS-level reason (``Connection refused``, a DNS or TLS message), else the first."""
+    found: list[str] = []
+    current: BaseException | None = exc.__cause__
+    while current is not None and len(found) < 10:
+        if isinstance(current, OSError):
+            code = current.errno
+            found.append(os.strerror(code) if isinstance(code, int) and code > 0 else current.strerror or str(current))
+        current = current.__cause__ or current.__context__
+    return found[-1] if found else str(exc.__cause__ or exc)
+
+
+def _origin(url: object) -> str:
+    """``scheme://host[:port]`` of a request URL (no path: that is the SDK's)."""
+    text = str(url)
+    scheme, _, rest = text.partition("://")
+    return f"{scheme}://{rest.split('/', 1)[0]}" if rest else text
+
+
+def connection_failed(url: object, cause: str) -> ConnectionFailed:
+    """The error for a URL that could not be reached at all, naming it and the variable to fix."""
+    origin = _origin(url)
+    return ConnectionFailed(
+        f"cannot connect to {origin}: {cause}",
+        url=origin,
+        hint=f"check {BASE_URL_VARIABLE} (unset it for the Anthropic API) and your network; "
+        "`orchestrate doctor PLAN` tests the connection without spending",
+    )
 
 
 def _map_status(exc: anthropic.APIStatusError) -> ProviderError:
