@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 import click
 
 from orchestrator.errors import EXIT_OK
-from orchestrator.pipeline.batch import STAGES
+from orchestrator.pipeline.store.batch import STAGES
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -91,7 +91,7 @@ def _all(name: str, help_text: str) -> click.Command:
     @_common
     @_spending
     def command(**options: Any) -> int:
-        from orchestrator.pipeline.batchrun import run_process
+        from orchestrator.pipeline.driver import run_process
 
         return int(run_process(_session(name, **options), everything=True))
 
@@ -112,7 +112,7 @@ all_cmd = _all("all", "Run all stages of a batch in order: the same as `orchestr
 @_common
 @_spending
 def process_cmd(**options: Any) -> int:
-    from orchestrator.pipeline.batchrun import run_process
+    from orchestrator.pipeline.driver import run_process
 
     return int(run_process(_session("process", **options), everything=False))
 
@@ -121,7 +121,7 @@ def _stage(name: str, help_text: str) -> click.Command:
     @click.command(name, help=help_text + _EXAMPLE.format(name=name, yes=""))
     @_common
     def command(**options: Any) -> int:
-        from orchestrator.pipeline.runner import run_simple
+        from orchestrator.pipeline.driver import run_simple
 
         return int(run_simple(_session(name, **options), name))
 
@@ -138,7 +138,7 @@ render_cmd = _stage("render", "Stage 5: write the batch's self-contained index.h
                + _EXAMPLE.format(name="estimate", yes=""))
 @_common
 def estimate_cmd(**options: Any) -> int:
-    from orchestrator.pipeline.runner import run_estimate
+    from orchestrator.pipeline.driver import run_estimate
 
     return int(run_estimate(_session("estimate", **options)))
 
@@ -165,7 +165,7 @@ def clean_cmd(clean_stage: str, **options: Any) -> int:
     Example:
       orchestrate clean --batch-id glossary-phase1 --clean-stage process
     """
-    from orchestrator.pipeline.runner import run_clean
+    from orchestrator.pipeline.driver import run_clean
 
     return int(run_clean(_session("clean", **options), clean_stage))
 
@@ -183,7 +183,7 @@ def init_claude_cmd(directory: Path, force: bool) -> int:
     Example:
       orchestrate init-claude .
     """
-    from orchestrator.pipeline.claude import install_command
+    from orchestrator.pipeline.slash_command import install_command
 
     path = install_command(directory, force=force)
     click.echo(f"wrote {path}")

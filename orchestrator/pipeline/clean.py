@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from orchestrator.errors import BadInputError, CheckpointError
-from orchestrator.pipeline.batch import STAGES
-from orchestrator.pipeline.checkpoints import ItemFiles, read_json, sha256_bytes
 from orchestrator.pipeline.context import Context
-from orchestrator.pipeline.hooks import ERROR_FILE
-from orchestrator.pipeline.parse import RowRecorder
-from orchestrator.pipeline.summary import shown
+from orchestrator.pipeline.stages.parse import RowRecorder
+from orchestrator.pipeline.stages.process_hooks import ERROR_FILE
+from orchestrator.pipeline.store.batch import STAGES
+from orchestrator.pipeline.store.checkpoints import ItemFiles, read_json, sha256_bytes
+from orchestrator.pipeline.view.summary import shown
 from orchestrator.plan.model import Row
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from orchestrator.models import ModelInfo, ModelTable
-from orchestrator.pipeline.batch import Batch, item_id
-from orchestrator.pipeline.checkpoints import ItemFiles
+from orchestrator.pipeline.store.batch import Batch, item_id
+from orchestrator.pipeline.store.checkpoints import ItemFiles
 from orchestrator.plan.check import require_phase
 from orchestrator.plan.model import Phase, Plan, Row
 

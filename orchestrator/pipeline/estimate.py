@@ -26,8 +26,8 @@ from typing import Any
 
 from orchestrator.errors import ProviderError
 from orchestrator.models import ModelInfo, ModelTable, Usage
-from orchestrator.pipeline.checkpoints import ItemFiles, read_json
-from orchestrator.pipeline.work import WorkItem
+from orchestrator.pipeline.stages.selection import WorkItem
+from orchestrator.pipeline.store.checkpoints import ItemFiles, read_json
 from orchestrator.providers.base import Provider
 
 CHARS_PER_TOKEN = 4.0

@@ -2,7 +2,7 @@
 
 The CLI fills :class:`Options` and :class:`Terminal`; everything after that
 (opening the batch, checking the plan, printing in text or JSON) happens here
-and in :mod:`orchestrator.pipeline.runner`, so the click layer stays thin.
+and in :mod:`orchestrator.pipeline.driver`, so the click layer stays thin.
 """
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ from typing import Any, TextIO
 
 from orchestrator.dispatch.ledger import Ledger
 from orchestrator.models import load_model_table
-from orchestrator.pipeline.batch import find_batch, open_batch, refuse_blocked_folders
 from orchestrator.pipeline.context import Context, StageResult
-from orchestrator.pipeline.shapes import check_batch_folder
-from orchestrator.pipeline.summary import shown
-from orchestrator.pipeline.usage import UsageBook
+from orchestrator.pipeline.store.batch import find_batch, open_batch, refuse_blocked_folders
+from orchestrator.pipeline.store.shapes import check_batch_folder
+from orchestrator.pipeline.store.usage import UsageBook
+from orchestrator.pipeline.view.summary import shown
 from orchestrator.plan.check import load_checked_plan, require_phase
 from orchestrator.plan.parser import read_plan
 from orchestrator.providers.registry import resolve_provider_name

@@ -12,9 +12,9 @@ from pipekit import BATCH, Demo, orchestrate
 
 from orchestrator.cli.run_cmds import estimate_cmd, process_cmd
 from orchestrator.models import Usage
-from orchestrator.pipeline.claude import COMMAND_BODY
 from orchestrator.pipeline.estimate import Estimate
-from orchestrator.pipeline.summary import WAITING_FOR_PARSE, RowResult, RunSummary
+from orchestrator.pipeline.slash_command import COMMAND_BODY
+from orchestrator.pipeline.view.summary import WAITING_FOR_PARSE, RowResult, RunSummary
 from orchestrator.sim.server import SimServer
 
 NEW = ("--phase", "1", "--provider", "sim")

@@ -11,12 +11,12 @@ from pipekit import Demo, orchestrate
 from orchestrator.dispatch.events import DispatchEvent
 from orchestrator.errors import BadInputError
 from orchestrator.models import Usage
-from orchestrator.pipeline.batch import default_batch_id, find_batch, item_id, new_batch
-from orchestrator.pipeline.claude import COMMAND_PATH
 from orchestrator.pipeline.estimate import local_tokens
-from orchestrator.pipeline.parse import Judge
-from orchestrator.pipeline.progress import Progress, bar
-from orchestrator.pipeline.summary import RowResult, RunSummary, per_mtok, usd
+from orchestrator.pipeline.slash_command import COMMAND_PATH
+from orchestrator.pipeline.stages.parse import Judge
+from orchestrator.pipeline.store.batch import default_batch_id, find_batch, item_id, new_batch
+from orchestrator.pipeline.view.progress import Progress, bar
+from orchestrator.pipeline.view.summary import RowResult, RunSummary, per_mtok, usd
 
 
 def test_names() -> None:

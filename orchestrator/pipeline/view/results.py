@@ -7,11 +7,11 @@ the usage book, so the summary, ``--json`` and the report agree.
 from __future__ import annotations
 
 from orchestrator.dispatch.jobs import DispatchReport
-from orchestrator.pipeline.checkpoints import ItemState, read_json
 from orchestrator.pipeline.context import Context
-from orchestrator.pipeline.hooks import ERROR_FILE
-from orchestrator.pipeline.summary import WAITING_FOR_PARSE, RowResult
-from orchestrator.pipeline.usage import UsageBook
+from orchestrator.pipeline.stages.process_hooks import ERROR_FILE
+from orchestrator.pipeline.store.checkpoints import ItemState, read_json
+from orchestrator.pipeline.store.usage import UsageBook
+from orchestrator.pipeline.view.summary import WAITING_FOR_PARSE, RowResult
 from orchestrator.plan.model import Row
 
 

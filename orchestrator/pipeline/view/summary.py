@@ -17,7 +17,7 @@ from typing import Any
 
 from orchestrator.models import Usage
 from orchestrator.pipeline.estimate import Estimate
-from orchestrator.pipeline.progress import tree
+from orchestrator.pipeline.view.progress import tree
 
 #: the reason of an item whose validated response only needs PARSE
 WAITING_FOR_PARSE = "validated response waiting for parse"

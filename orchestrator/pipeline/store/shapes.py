@@ -115,7 +115,7 @@ def damaged(path: Path, message: str, line: int | None = None) -> CheckpointErro
 
 
 def _rebuild_hint(path: Path) -> str:
-    from orchestrator.pipeline.checkpoints import STAGE_FILES
+    from orchestrator.pipeline.store.checkpoints import STAGE_FILES
 
     name, folder = path.name, path.parent
     if name == "batch.json":

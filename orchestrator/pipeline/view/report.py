@@ -23,9 +23,9 @@ from mdit_py_plugins.front_matter import front_matter_plugin
 
 from orchestrator.dispatch.ledger import Ledger
 from orchestrator.models import Usage
-from orchestrator.pipeline.checkpoints import ItemFiles, read_json, read_text, write_text
 from orchestrator.pipeline.context import Context, StageResult
-from orchestrator.pipeline.summary import RowResult, usd
+from orchestrator.pipeline.store.checkpoints import ItemFiles, read_json, read_text, write_text
+from orchestrator.pipeline.view.summary import RowResult, usd
 from orchestrator.validators import extract_document
 
 ESTIMATE_FILE = "estimate.json"

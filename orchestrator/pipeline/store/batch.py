@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.errors import BadInputError, PlanError
-from orchestrator.pipeline.shapes import checked, damaged, load_json
+from orchestrator.pipeline.store.shapes import checked, damaged, load_json
 from orchestrator.plan.check import file_in_the_way
 from orchestrator.plan.parser import folder_hint
 from orchestrator.recorder.atomic import atomic_write

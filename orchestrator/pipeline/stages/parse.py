@@ -17,10 +17,10 @@ from typing import Any, Protocol
 
 from orchestrator.dispatch.jobs import TRUNCATED_FAILURE, Verdict
 from orchestrator.errors import BadInputError
-from orchestrator.pipeline.batch import now_iso
-from orchestrator.pipeline.checkpoints import ItemFiles, ItemState, read_json, sha256_text, write_json
 from orchestrator.pipeline.context import Context, StageResult
-from orchestrator.pipeline.usage import UsageBook
+from orchestrator.pipeline.store.batch import now_iso
+from orchestrator.pipeline.store.checkpoints import ItemFiles, ItemState, read_json, sha256_text, write_json
+from orchestrator.pipeline.store.usage import UsageBook
 from orchestrator.plan.model import Row
 from orchestrator.recorder.atomic import atomic_write
 from orchestrator.recorder.tracking import TrackingEntry

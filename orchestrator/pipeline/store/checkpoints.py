@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from orchestrator.pipeline.shapes import checked, load_json, read_checkpoint_text
+from orchestrator.pipeline.store.shapes import checked, load_json, read_checkpoint_text
 from orchestrator.recorder.atomic import atomic_write
 
 RAW = "raw.json"

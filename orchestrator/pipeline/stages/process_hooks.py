@@ -15,8 +15,10 @@ from typing import Any, Protocol
 
 from orchestrator.dispatch.events import DispatchEvent
 from orchestrator.dispatch.jobs import Job, JobOutcome, Verdict
-from orchestrator.pipeline.batch import now_iso
-from orchestrator.pipeline.checkpoints import (
+from orchestrator.pipeline.stages.parse import Judge
+from orchestrator.pipeline.stages.selection import WorkItem
+from orchestrator.pipeline.store.batch import now_iso
+from orchestrator.pipeline.store.checkpoints import (
     ItemFiles,
     read_json,
     request_key,
@@ -24,9 +26,7 @@ from orchestrator.pipeline.checkpoints import (
     write_json,
     write_text,
 )
-from orchestrator.pipeline.parse import Judge
-from orchestrator.pipeline.usage import UsageBook
-from orchestrator.pipeline.work import WorkItem
+from orchestrator.pipeline.store.usage import UsageBook
 from orchestrator.providers.base import CallResult, Turn
 
 ERROR_FILE = "error.json"

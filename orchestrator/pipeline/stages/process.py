@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from orchestrator.dispatch.engine import dispatch
 from orchestrator.dispatch.jobs import DispatchReport, DispatchSettings, JobOutcome
 from orchestrator.dispatch.ledger import Ledger
-from orchestrator.pipeline.checkpoints import write_json
 from orchestrator.pipeline.context import Context
-from orchestrator.pipeline.hooks import BatchHooks, ProgressSink, verdict_dict
-from orchestrator.pipeline.parse import Judge, RowRecorder, parse_item
-from orchestrator.pipeline.usage import UsageBook
-from orchestrator.pipeline.work import Work, WorkItem, process_work
+from orchestrator.pipeline.stages.parse import Judge, RowRecorder, parse_item
+from orchestrator.pipeline.stages.process_hooks import BatchHooks, ProgressSink, verdict_dict
+from orchestrator.pipeline.stages.selection import Work, WorkItem, process_work
+from orchestrator.pipeline.store.checkpoints import write_json
+from orchestrator.pipeline.store.usage import UsageBook
 from orchestrator.providers.base import Provider
 
 

@@ -16,20 +16,20 @@ from typing import Any, Literal
 
 from orchestrator.dispatch.jobs import Job
 from orchestrator.models import ModelInfo
-from orchestrator.pipeline.batch import item_id
-from orchestrator.pipeline.checkpoints import (
+from orchestrator.pipeline.context import Context
+from orchestrator.pipeline.stages.acquire import (
+    candidate_rows,
+    raw_inputs,
+    reference_text,
+)
+from orchestrator.pipeline.stages.prepare import request_from_raw
+from orchestrator.pipeline.store.batch import item_id
+from orchestrator.pipeline.store.checkpoints import (
     ItemFiles,
     ItemState,
     request_key,
     sha256_json,
     sha256_text,
-)
-from orchestrator.pipeline.context import Context
-from orchestrator.pipeline.stages import (
-    candidate_rows,
-    raw_inputs,
-    reference_text,
-    request_from_raw,
 )
 from orchestrator.plan.model import Row
 from orchestrator.prompts import RowRequest, repair_message

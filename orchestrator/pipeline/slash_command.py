@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from orchestrator.errors import BadInputError
-from orchestrator.pipeline.checkpoints import write_text
+from orchestrator.pipeline.store.checkpoints import write_text
 from orchestrator.plan.check import file_in_the_way
 
 COMMAND_PATH = Path(".claude") / "commands" / "batch-pipeline.md"

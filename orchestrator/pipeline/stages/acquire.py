@@ -1,29 +1,25 @@
-"""ACQUIRE and PREPARE: the cheap, deterministic stages before any money is spent.
+"""ACQUIRE: copy each row in scope, and the plan context its prompt needs, into ``raw.json``.
 
-ACQUIRE copies each row and the plan context its prompt needs (format
-reference text, content rules, checklist, output folder) into ``raw.json``.
-PREPARE builds ``prompt.md`` from ``raw.json`` alone, with the same
-:func:`orchestrator.prompts.build_request` that ``orchestrate prompt`` uses.
+The context is the format reference text, the content rules, the checklist
+and the output folder: everything PREPARE needs, so a prompt can be rebuilt
+from ``raw.json`` alone.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from orchestrator.errors import BadInputError
-from orchestrator.pipeline.batch import item_id, now_iso
-from orchestrator.pipeline.checkpoints import (
+from orchestrator.pipeline.context import Context, StageResult
+from orchestrator.pipeline.store.batch import item_id, now_iso
+from orchestrator.pipeline.store.checkpoints import (
     ItemFiles,
     read_json,
     sha256_json,
     sha256_text,
     write_json,
-    write_text,
 )
-from orchestrator.pipeline.context import Context, StageResult
-from orchestrator.plan.model import Plan, Row, Section, TextLine
-from orchestrator.prompts import RowRequest, build_request
+from orchestrator.plan.model import Plan, Row
 
 _STATUS = "status"
 
@@ -107,74 +103,4 @@ def acquire(ctx: Context) -> StageResult:
         result.done.append(files.id)
     if not result.done and not result.skipped:
         result.notes.append(f"no pending rows in Phase {ctx.batch.phase}")
-    return result
-
-
-def plan_from_raw(raw: dict[str, Any], plan_path: Path) -> tuple[Plan, Row]:
-    """A minimal plan and row rebuilt from ``raw.json``, enough for the prompt builder."""
-    inputs = raw["inputs"]
-    context, cells = inputs["plan"], inputs["row"]
-
-    def section(key: str, texts: list[str]) -> Section:
-        return Section(key, key.title(), 0, 0, tuple(TextLine(t, 0) for t in texts))
-
-    sections = {
-        "format reference": section("format reference", [context["format_reference"]]),
-        "output directory": section("output directory", [context["output_directory"]]),
-        "content rules": section("content rules", list(context["content_rules"])),
-        "validation checklist": section("validation checklist", list(context["checklist"])),
-    }
-    plan = Plan(plan_path, "", None, sections, ())
-    row = Row(
-        int(inputs["phase"]),
-        str(cells["id"]),
-        str(cells["title"]),
-        str(cells["filename"]),
-        str(cells["model"]),
-        "pending",
-        "pending",
-        0,
-        dict(cells["cells"]),
-    )
-    return plan, row
-
-
-def request_from_raw(raw: dict[str, Any], plan_path: Path) -> RowRequest:
-    plan, row = plan_from_raw(raw, plan_path)
-    return build_request(plan, row, str(raw["inputs"]["reference"]["text"]))
-
-
-def prepare(ctx: Context) -> StageResult:
-    """Write ``prompt.md`` (and its ``prompt.json`` sidecar) from each ``raw.json``."""
-    result = StageResult("prepare")
-    for files in ctx.items():
-        state = files.load()
-        if state.raw is None:
-            result.waiting.append((files.id, "no raw.json yet: run acquire"))
-            continue
-        if state.prompt_current():
-            result.skipped.append(files.id)
-            continue
-        if not ctx.room(len(result.done)):
-            break
-        request = request_from_raw(state.raw, ctx.batch.plan_path)
-        text = request.as_text()
-        write_text(files.prompt, text)
-        write_json(
-            files.prompt_meta,
-            {
-                "item": files.id,
-                "stage": "prepare",
-                "inputs": {"raw": state.raw_hash},
-                "prompt_sha256": sha256_text(text),
-                "row_id": state.raw["inputs"]["row"]["id"],
-                "title": request.title,
-                "model": state.raw["inputs"]["row"]["model"],
-                "system": request.system,
-                "shared": request.shared,
-                "row": request.row,
-                "prepared_at": now_iso(),
-            },
-        )
-        result.done.append(files.id)
     return result

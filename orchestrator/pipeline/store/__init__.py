@@ -1,0 +1,1 @@
+"""The batch folder on disk: ``batch.json``, item checkpoints, the ledger's book, and the writer that saves them."""
