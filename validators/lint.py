@@ -10,6 +10,11 @@ closed and a time limit.
 Before the file is written (``final=False``, the dispatcher's repair loop)
 the content is linted as a hidden temporary file in the output's own folder,
 so the linter's folder-level configuration applies; it is removed afterwards.
+
+A linter that cannot run (not installed, could not start, killed, out of
+time) is an *environment* failure, not a verdict on the document: the model
+is never asked to repair it. :func:`lint_preflight` finds a missing linter
+before any money is spent.
 """
 
 from __future__ import annotations
@@ -22,15 +27,65 @@ import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from orchestrator.validators.document import Document
-from orchestrator.validators.expectations import LintCommand
+from orchestrator.validators.expectations import Expectations, LintCommand
 from orchestrator.validators.registry import BaseValidator, CheckContext
-from orchestrator.validators.results import CheckResult, failed, passed, skipped
+from orchestrator.validators.results import CheckResult, environment_failed, failed, passed, skipped
 
 TRUST_ENV = "ORCHESTRATE_TRUST_PLAN"
 _MAX_OUTPUT_LINES = 20
+#: exit statuses a shell or wrapper (npx, env) gives when the tool itself could not run
+_COULD_NOT_RUN = {126: "is not executable", 127: "was not found"}
+#: how to install the linters plans usually name
+_INSTALL_HINTS = {
+    "pymarkdown": "install the [lint] extra: pip install 'plan-orchestrator[lint]' (the pymarkdownlnt package)",
+    "pymarkdownlnt": "install the [lint] extra: pip install 'plan-orchestrator[lint]' (the pymarkdownlnt package)",
+    "markdownlint-cli2": "install it with npm: npm install -g markdownlint-cli2",
+    "markdownlint": "install it with npm: npm install -g markdownlint-cli",
+    "npx": "install Node.js and npm (npx comes with npm)",
+}
+
+
+def install_hint(program: str) -> str:
+    """How to get ``program`` onto PATH, for the linters plans usually name."""
+    name = Path(program).name
+    return _INSTALL_HINTS.get(name, f"install `{name}`, or put the folder that holds it on PATH")
+
+
+@dataclass(frozen=True)
+class LintProblem:
+    """A trusted lint command that cannot run on this machine."""
+
+    command: str  # as the plan writes it
+    program: str  # argv[0]
+    reason: str  # e.g. "was not found on PATH"
+    where: str  # the rule that asks for it, e.g. "Validation Checklist (plan line 23)"
+    hint: str
+
+    def render(self) -> str:
+        return f"linter executable '{self.program}' {self.reason} ({self.where}: {self.command})"
+
+
+def lint_preflight(expectations: Expectations, base_dir: Path) -> list[LintProblem]:
+    """Every lint command of the plan whose program does not resolve (``shutil.which``).
+
+    Pure apart from looking at PATH and the plan's folder: nothing is run.
+    Call it for a trusted plan before the first paid call.
+    """
+    unique = {rule.command: rule for rule in expectations.of(LintCommand)}
+    problems: list[LintProblem] = []
+    for rule in unique.values():
+        if not rule.argv:
+            continue
+        missing = _missing_executable(rule.argv[0], base_dir)
+        if missing:
+            problems.append(
+                LintProblem(rule.command, rule.argv[0], missing, rule.source.describe(), install_hint(rule.argv[0]))
+            )
+    return problems
 
 
 class LintCommandCheck(BaseValidator):
@@ -57,24 +112,40 @@ class LintCommandCheck(BaseValidator):
         argv = [arg.replace(rule.placeholder, str(target)) for arg in rule.argv]
         missing = _missing_executable(argv[0], ctx.base_dir)
         if missing:
-            return failed(
+            return environment_failed(
                 self.name,
-                f"linter executable '{argv[0]}' {missing} ({rule.source.describe()}: {rule.command})",
+                f"linter executable '{argv[0]}' {missing} ({rule.source.describe()}: {rule.command}); "
+                f"{install_hint(argv[0])}",
             )
         try:
             done = _run_bounded(argv, ctx.base_dir, ctx.lint_timeout)
         except subprocess.TimeoutExpired:
-            return failed(self.name, f"linter `{rule.command}` did not finish within {ctx.lint_timeout:g} s")
+            return environment_failed(
+                self.name,
+                f"linter `{rule.command}` did not finish within {ctx.lint_timeout:g} s "
+                "(run it by hand to see why; `orchestrate validate --lint-timeout` sets the limit)",
+            )
         except OSError as exc:
-            return failed(self.name, f"linter '{argv[0]}' could not be started: {exc.strerror or exc}")
+            return environment_failed(self.name, f"linter '{argv[0]}' could not be started: {exc.strerror or exc}")
         output = (done.stdout + done.stderr).replace(str(target), str(ctx.path)).strip()
         if done.returncode == 0:
             return passed(self.name, f"`{rule.command}` exited 0")
+        if done.returncode < 0 or done.returncode in _COULD_NOT_RUN:
+            return environment_failed(self.name, _crash_message(rule.command, argv[0], done.returncode, output))
         return failed(
             self.name,
             f"linter `{rule.command}` exited {done.returncode}:\n{_trim(output)}",
             _first_line_number(output, ctx.path),
         )
+
+
+def _crash_message(command: str, program: str, code: int, output: str) -> str:
+    """A linter killed by a signal, or a wrapper that could not start the tool: no verdict."""
+    if code < 0:
+        why = f"was killed by signal {-code}"
+    else:
+        why = f"exited {code}: the tool {_COULD_NOT_RUN[code]} ({install_hint(program)})"
+    return f"linter `{command}` {why}, so it gave no verdict on the file:\n{_trim(output)}"
 
 
 def _run_bounded(argv: list[str], cwd: Path, timeout: float) -> subprocess.CompletedProcess[str]:

@@ -49,7 +49,7 @@ def test_report_as_dict_shape(compiled: Callable[..., CompiledPlan], good_output
     assert data["ok"] is False and data["path"] == str(tmp_path / "q.md")
     checks = data["checks"]
     assert isinstance(checks, list)
-    assert set(checks[0]) == {"name", "ok", "line", "message", "skipped"}
+    assert set(checks[0]) == {"name", "ok", "line", "message", "skipped", "kind"}
 
 
 def test_failure_messages_are_self_contained(compiled: Callable[..., CompiledPlan], good_output: str) -> None:
