@@ -15,6 +15,7 @@ from orchestrator.errors import BadInputError, PlanError, PlanProblems, Problem
 from orchestrator.models import ModelTable, load_model_table
 from orchestrator.plan.model import KNOWN_STATUSES, SECTION_KEYS, Phase, Plan, Row
 from orchestrator.plan.parser import read_plan
+from orchestrator.plan.reference_rules import check_reference_rules
 from orchestrator.plan.table_syntax import split_cells
 
 Check = Callable[[Plan, ModelTable], Iterator[Problem]]
@@ -206,7 +207,9 @@ def _reference_problems(plan: Plan) -> Iterator[Problem]:
         yield Problem(exc.path or plan.path, exc.line, exc.message, exc.hint or "")
 
 
-CHECKS: tuple[Check, ...] = (check_sections, check_phases, check_rows, check_filenames, check_models, check_paths)
+CHECKS: tuple[Check, ...] = (
+    check_sections, check_phases, check_rows, check_filenames, check_models, check_paths, check_reference_rules,
+)
 
 
 def check_plan(plan: Plan, models: ModelTable) -> list[Problem]:

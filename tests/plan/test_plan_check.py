@@ -226,8 +226,9 @@ CASES: list[Case] = [
 def project(tmp_path: Path) -> Path:
     root = tmp_path / "proj"
     (root / "format_refs").mkdir(parents=True)
-    (root / "format_refs" / "idempotency.md").write_text("---\nterm: Idempotency\n"
-        "---\n", encoding="utf-8")
+    # the reference passes the clean plan's own rules (check holds it to them)
+    (root / "format_refs" / "idempotency.md").write_text("---\nterm: Idempotency\ncategory: Reliability\n"
+        "tags: [retries, apis]\n---\n", encoding="utf-8")
     (root / "output").mkdir()
     return root
 
