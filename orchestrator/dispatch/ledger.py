@@ -60,6 +60,9 @@ class LedgerEntry:
     request_id: str | None = None
     stop_reason: str | None = None
     ts: str = field(default_factory=_now)
+    #: set for a Message Batches result: the batch and the request's custom_id (priced at the batch discount)
+    batch_id: str | None = None
+    custom_id: str | None = None
 
     def to_json(self) -> str:
         data: dict[str, Any] = {
@@ -77,6 +80,8 @@ class LedgerEntry:
             "request_id": self.request_id,
             "stop_reason": self.stop_reason,
         }
+        if self.batch_id is not None:
+            data.update(batch=True, batch_id=self.batch_id, custom_id=self.custom_id)
         return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -96,6 +101,23 @@ class Ledger:
             with self._lock:
                 self._start_on_new_line(fd)
                 os.write(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def record_many(self, entries: list[LedgerEntry]) -> None:
+        """Append several complete lines with one ``write`` and one ``fsync`` (a group commit)."""
+        if not entries:
+            return
+        data = "".join(entry.to_json() + "\n" for entry in entries).encode("utf-8")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            with self._lock:
+                self._start_on_new_line(fd)
+                view = memoryview(data)
+                while view:  # a large write may be partial
+                    view = view[os.write(fd, view) :]
             os.fsync(fd)
         finally:
             os.close(fd)

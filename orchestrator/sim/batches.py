@@ -2,14 +2,19 @@
 
 A batch stays ``in_progress`` for ``batch_delay_ms``, then a background timer
 answers every request in one go with the callback the server supplies (the
-same code path as a real-time message), and the batch ends. Cancelling marks
-it ``canceling``; requests not answered yet end as ``canceled``. Request counts
-stay at ``processing`` until the whole batch ends, as the real API reports.
+same code path as a real-time message), and the batch ends. Results are
+written in a shuffled order (seeded), as the real API does not keep request
+order. Cancelling marks it ``canceling`` for a moment; each request not
+answered yet still finishes with probability ``cancel_finish`` (it was
+already running) and otherwise ends ``canceled``. Request counts stay at
+``processing`` until the whole batch ends, as the real API reports.
+:meth:`BatchStore.counts` says how many batches (and requests) were created.
 """
 
 from __future__ import annotations
 
 import json
+import random
 import re
 import threading
 from collections.abc import Callable, Mapping
@@ -57,12 +62,21 @@ def _stamp(when: datetime | None) -> str | None:
 class BatchStore:
     """All batches of one server. Thread-safe."""
 
-    def __init__(self, process: Processor, delay_s: float) -> None:
+    def __init__(self, process: Processor, delay_s: float, *, seed: int = 0, cancel_finish: float = 0.0) -> None:
         self._process = process
         self._delay = delay_s
         self._batches: dict[str, _Batch] = {}  # insertion order = creation order
         self._lock = threading.Lock()
         self._closed = False
+        self._rng = random.Random(f"{seed}\x00batches")
+        self._cancel_finish = cancel_finish
+        self._created = 0
+        self._created_requests = 0
+
+    def counts(self) -> dict[str, int]:
+        """Batches created (accepted POSTs) and the requests they held, since the server started."""
+        with self._lock:
+            return {"batches_created": self._created, "batch_requests_created": self._created_requests}
 
     # --- the endpoints --------------------------------------------------------
 
@@ -71,6 +85,8 @@ class BatchStore:
         batch = _Batch(new_id("msgbatch_"), datetime.now(UTC), requests)
         with self._lock:
             self._batches[batch.id] = batch
+            self._created += 1
+            self._created_requests += len(requests)
             self._schedule(batch, self._delay)
             return self._view(batch, base_url)
 
@@ -167,10 +183,11 @@ class BatchStore:
         results: list[dict[str, Any]] = []
         for custom_id, params in requests:
             with self._lock:
-                canceled = batch.status == "canceling" or self._closed
+                canceled = (batch.status == "canceling" and self._rng.random() >= self._cancel_finish) or self._closed
             result = {"type": "canceled"} if canceled else self._safe_process(params)
             results.append({"custom_id": custom_id, "result": result})
         with self._lock:
+            self._rng.shuffle(results)
             batch.results = results
             batch.status = "ended"
             batch.ended_at = datetime.now(UTC)

@@ -30,6 +30,7 @@ _PROBABILITIES = frozenset(
         "pnever_valid",
         "pbatch_error",
         "pbatch_expired",
+        "pbatch_cancel_finish",
     }
 )
 
@@ -58,6 +59,8 @@ class SimConfig:
     pnever_valid: float = 0.0
     pbatch_error: float = 0.0
     pbatch_expired: float = 0.0
+    #: a canceled batch: chance each request not answered yet still finishes (it was already running)
+    pbatch_cancel_finish: float = 0.0
     retry_after_ms: int = 1000
     key: str | None = None
     batch_delay_ms: int = 500
@@ -88,8 +91,15 @@ class SimConfig:
         return dataclasses.replace(self, **changes)
 
 
+#: Other names a key may be given by: name -> (field, factor applied to the value).
+ALIASES: dict[str, tuple[str, float]] = {
+    "batch_delay_s": ("batch_delay_ms", 1000.0),
+    "pbatch_errored": ("pbatch_error", 1.0),
+}
+
+
 def parse_pairs(text: str) -> dict[str, Any]:
-    """``"a=1,b=x"`` to typed keyword arguments for :class:`SimConfig`."""
+    """``"a=1,b=x"`` to typed keyword arguments for :class:`SimConfig` (aliases resolved)."""
     types = {f.name: f.type for f in dataclasses.fields(SimConfig)}
     out: dict[str, Any] = {}
     for raw in text.split(","):
@@ -100,6 +110,11 @@ def parse_pairs(text: str) -> dict[str, Any]:
         name, value = name.strip(), value.strip()
         if not sep:
             raise ValueError(f"{ENV_VAR}: expected key=value, got {item!r}")
+        if name in ALIASES:
+            name, factor = ALIASES[name]
+            value = repr(round(float(_convert(name, "float", value)) * factor, 9))
+            if str(types[name]) == "int":
+                value = str(round(float(value)))
         if name not in types:
             known = ", ".join(sorted(types))
             raise ValueError(f"{ENV_VAR}: unknown key {name!r} (known keys: {known})")

@@ -173,7 +173,8 @@ class _App:
         self._answered_lock = threading.Lock()
         self.cache = PromptCache(config.cache_min_tokens, config.cache_ttl_s)
         self.limiter = RateLimiter(config.rpm, config.tpm, config.otpm)
-        self.batches = BatchStore(self._batch_item, config.batch_delay_ms / 1000)
+        self.batches = BatchStore(self._batch_item, config.batch_delay_ms / 1000, seed=config.seed,
+                                  cancel_finish=config.pbatch_cancel_finish)
         #: (method, path parts after /v1/messages, last part) -> (endpoint name, route)
         self._routes: dict[tuple[str, int, str], tuple[str, _Route]] = {
             ("POST", 0, ""): ("messages", self._messages),
@@ -212,7 +213,7 @@ class _App:
             ex.read_body()
             if route is None:
                 raise _Reply(404, "not_found_error", f"Not found: {method} {ex.path}")
-            if endpoint != "health":
+            if endpoint not in ("health", "stats"):
                 self._authenticate(ex)
                 if not ex.header("anthropic-version").strip():  # the SDK and the CLI always send it
                     raise _Reply(400, "invalid_request_error", "anthropic-version: header is required")
@@ -234,6 +235,8 @@ class _App:
         parts = path.strip("/").split("/")
         if path == "/health":
             return "health", self._health if method == "GET" else None, ""
+        if path == "/stats":
+            return "stats", self._stats if method == "GET" else None, ""
         if parts[:2] != ["v1", "messages"]:
             return "unknown", None, ""
         rest = parts[2:]
@@ -262,6 +265,12 @@ class _App:
 
     def _health(self, ex: _Exchange, _: str) -> None:
         ex.send_json(200, {"status": "ok"})
+
+    def _stats(self, ex: _Exchange, _: str) -> None:
+        """Counters for a test or benchmark in another process (e.g. how many batches were created)."""
+        snap = self.stats.snapshot()
+        ex.send_json(200, {"requests": snap.requests, "messages_created": snap.messages_created,
+                           "batch_messages_created": snap.batch_messages_created, **self.batches.counts()})
 
     def _messages(self, ex: _Exchange, _: str) -> None:
         headers = self._limit_headers(self.limiter.states())
@@ -523,6 +532,12 @@ class SimServer:
         )
         self._thread.start()
         return self.url
+
+    def batch_counts(self) -> dict[str, int]:
+        """``batches_created`` and ``batch_requests_created`` so far (also at ``GET /stats``)."""
+        if self._httpd is None:
+            raise RuntimeError("the simulator is not running")
+        return self._httpd.app.batches.counts()
 
     def stop(self) -> None:
         """Stop serving, close open connections and pending batch timers."""
