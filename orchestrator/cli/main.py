@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from orchestrator import __version__
-from orchestrator.errors import EXIT_BAD_INPUT, OrchestratorError
+from orchestrator.errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, OrchestratorError
 
 #: command name -> ("module:attribute", one-line help shown by ``orchestrate --help``)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -94,7 +94,10 @@ def main(argv: list[str] | None = None) -> None:
     except OrchestratorError as exc:
         click.echo(f"error: {exc.render()}", err=True)
         sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
+    except click.exceptions.Abort as exc:
+        if isinstance(exc.__cause__ or exc.__context__, KeyboardInterrupt):  # click turns Ctrl-C into Abort
+            click.echo("Interrupted.", err=True)
+            sys.exit(EXIT_INTERRUPTED)
         click.echo("Aborted.", err=True)
         sys.exit(1)
     except click.ClickException as exc:
@@ -102,5 +105,5 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(EXIT_BAD_INPUT if exc.exit_code == 2 else exc.exit_code)
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
-        sys.exit(130)
+        sys.exit(EXIT_INTERRUPTED)
     sys.exit(result if isinstance(result, int) else 0)

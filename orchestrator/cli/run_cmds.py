@@ -68,13 +68,15 @@ def stdin_is_terminal() -> bool:
 
 
 def _session(command: str, **options: Any) -> Any:
+    from orchestrator.cli.terminal import confirmer
     from orchestrator.pipeline.session import Options, Session, Terminal
 
     as_json = bool(options.get("as_json"))
-
-    def ask(question: str) -> bool:
-        return click.confirm(question, default=False, err=as_json)
-
+    ask = confirmer(  # y proceeds; n is exit 2 (not confirmed); Ctrl-C is exit 130
+        consequence="nothing was deleted" if command == "clean" else "nothing was dispatched",
+        hint="answer y to proceed, or pass --yes to proceed without being asked",
+        to_stderr=as_json,
+    )
     term = Terminal(
         out=sys.stdout,
         err=sys.stderr,

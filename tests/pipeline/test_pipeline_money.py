@@ -72,8 +72,8 @@ def test_the_question_decides(demo: Demo, sim: Callable[..., SimServer], monkeyp
     server = sim()
     monkeypatch.setattr(run_cmds, "stdin_is_terminal", lambda: True)
     declined = orchestrate("run", str(demo.plan), *NEW, input="n\n")
-    assert declined.code == 1
-    assert "Proceed with processing? [y/N]" in declined.out and "nothing was dispatched" in declined.out
+    assert declined.code == 2  # not confirmed: as without a terminal (docs/cli.md, exit codes)
+    assert "Proceed with processing? [y/N]" in declined.out and "not confirmed: nothing was dispatched" in declined.err
     assert server.stats.requests.get("messages", 0) == 0
     accepted = orchestrate("run", "--batch-id", BATCH, input="y\n")
     assert accepted.code == 0, accepted.out
