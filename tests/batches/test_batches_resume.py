@@ -1,0 +1,90 @@
+"""Never twice: a process killed at any point of a batch run, then a rerun, makes one submission.
+
+Each kill is a real SIGKILL of a child process at an instrumented point
+(``ORCHESTRATE_BATCH_CRASH_AT``); the simulator runs in the test process and
+counts every batch created.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from batchkit import TITLES, journal_files, ledger_lines, make_jobs, run
+
+from orchestrator.batches.crash import CRASH_VARIABLE
+from orchestrator.sim.server import SimServer
+
+Start = Callable[..., SimServer]
+HERE = Path(__file__).resolve().parent
+
+
+def killed_at(point: str, sim: SimServer, folder: Path, count: int = len(TITLES)) -> None:
+    env = {**os.environ, CRASH_VARIABLE: point,
+           "PYTHONPATH": os.pathsep.join([str(HERE), str(HERE.parent / "sim"), os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run([sys.executable, str(HERE / "batch_child.py"), sim.url, str(folder), str(count)],
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == -signal.SIGKILL, done.stderr[-2000:]
+
+
+@pytest.mark.parametrize("delay_ms", [50, 1500], ids=["ended-before-rerun", "still-running-at-rerun"])
+def test_killed_after_the_post_before_the_id_is_written(start_sim: Start, tmp_path: Path, delay_ms: int) -> None:
+    sim = start_sim(batch_delay_ms=delay_ms)
+    killed_at("after_post", sim, tmp_path)
+    assert journal_files(tmp_path) == {"sub-0001": ["intent.json"]}  # the id never reached the disk
+    assert sim.batch_counts()["batches_created"] == 1
+    jobs = make_jobs()
+    report, hooks, _ = run(jobs, sim.url, tmp_path)
+    assert sim.batch_counts()["batches_created"] == 1  # found by custom_id, not submitted again
+    assert len(report.recovered) == 1 and not report.submitted
+    if delay_ms > 1000:  # adopted while still running: the only candidate, checked when its results came
+        assert hooks.progress[0].batch.status == "in_progress"
+    assert report.completed == [j.key for j in jobs] and all(o.ok for o in hooks.finished.values())
+
+
+def test_killed_while_polling(start_sim: Start, tmp_path: Path) -> None:
+    sim = start_sim(batch_delay_ms=1500)
+    killed_at("polling", sim, tmp_path)
+    assert journal_files(tmp_path) == {"sub-0001": ["intent.json", "submitted.json"]}
+    report, _, _ = run(make_jobs(), sim.url, tmp_path)
+    assert sim.batch_counts()["batches_created"] == 1
+    assert report.resumed and not report.submitted and len(report.completed) == len(TITLES)
+
+
+def test_killed_before_the_post_submits_on_the_rerun(start_sim: Start, tmp_path: Path) -> None:
+    sim = start_sim()
+    killed_at("after_intent", sim, tmp_path)
+    assert sim.batch_counts()["batches_created"] == 0
+    report, _, _ = run(make_jobs(), sim.url, tmp_path)
+    assert sim.batch_counts()["batches_created"] == 1 and len(report.submitted) == 1
+    assert len(report.completed) == len(TITLES)
+    files = journal_files(tmp_path)
+    assert files["sub-0001"] == ["abandoned.json", "intent.json"] and "collected.json" in files["sub-0002"]
+
+
+def test_killed_while_collecting_pays_and_counts_nothing_twice(start_sim: Start, tmp_path: Path) -> None:
+    sim = start_sim()
+    killed_at("collecting", sim, tmp_path)
+    first = ledger_lines(tmp_path)
+    assert len(first) == len(TITLES)  # every result's ledger line was written, then the kill
+    report, hooks, _ = run(make_jobs(), sim.url, tmp_path)
+    assert ledger_lines(tmp_path) == first  # re-collected, not re-ledgered
+    assert sim.batch_counts()["batches_created"] == 1 and len(report.completed) == len(TITLES)
+    assert report.cost_usd == 0.0 and len(hooks.finished) == len(TITLES)
+
+
+def test_no_wait_submits_and_a_later_call_collects(start_sim: Start, tmp_path: Path) -> None:
+    sim = start_sim(batch_delay_ms=600)
+    jobs = make_jobs()
+    report, hooks, _ = run(jobs, sim.url, tmp_path, wait=False)
+    assert report.processing == [j.key for j in jobs] and not hooks.finished
+    again, _, _ = run(jobs, sim.url, tmp_path, wait=False)  # still running: nothing new is sent
+    assert again.processing == [j.key for j in jobs] and not again.submitted
+    last, hooks, _ = run(jobs, sim.url, tmp_path)
+    assert sim.batch_counts()["batches_created"] == 1
+    assert last.completed == [j.key for j in jobs] and all(o.ok for o in hooks.finished.values())
