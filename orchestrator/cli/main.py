@@ -37,6 +37,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "orchestrator.cli.run_cmds:init_claude_cmd",
         "Install the /batch-pipeline slash command for Claude Code.",
     ),
+    "batches": ("orchestrator.cli.batches_cmds:batches_group", "List, check or cancel a plan's Message Batches."),
     "sim": ("orchestrator.sim.cli:sim_group", "Run the local API simulator."),
 }
 
