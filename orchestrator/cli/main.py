@@ -19,11 +19,14 @@ from orchestrator.errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, OrchestratorEr
 #: command name -> ("module:attribute", one-line help shown by ``orchestrate --help``)
 COMMANDS: dict[str, tuple[str, str]] = {
     "init": ("orchestrator.cli.plan_cmds:init_cmd", "Copy the example plan and format reference into a folder."),
+    "new": ("orchestrator.cli.author_cmds:new_cmd", "Write a new plan whose rules come from a format reference."),
+    "add": ("orchestrator.cli.author_cmds:add_cmd", "Add rows to a phase; models chosen by the plan's rules."),
     "check": ("orchestrator.cli.plan_cmds:check_cmd", "Report every problem in a plan, as file:line."),
     "status": ("orchestrator.cli.plan_cmds:status_cmd", "Count and list a plan's rows by status."),
     "prompt": ("orchestrator.cli.plan_cmds:prompt_cmd", "Print the resolved orchestrator or DISPATCH prompt."),
     "explain": ("orchestrator.cli.validate_cmds:explain_cmd", "Show what each content rule and checklist line became."),
     "validate": ("orchestrator.cli.validate_cmds:validate_cmd", "Check existing output files against the plan."),
+    "doctor": ("orchestrator.cli.doctor_cmds:doctor_cmd", "Check a plan can run here: key, API, linters (free)."),
     "run": ("orchestrator.cli.run_cmds:run_cmd", "Dispatch every pending row of a phase (all stages)."),
     "all": ("orchestrator.cli.run_cmds:all_cmd", "Run every stage of a batch: the same as run."),
     "acquire": ("orchestrator.cli.run_cmds:acquire_cmd", "Stage 1: write each row's raw.json."),

@@ -16,6 +16,7 @@ from orchestrator.errors import BadInputError, Problem
 from orchestrator.models import load_model_table
 from orchestrator.plan.check import check_plan, file_in_the_way, load_checked_plan, require_phase
 from orchestrator.plan.model import Phase, Plan, Row
+from orchestrator.plan.model_check import model_rule_notes, model_rule_warnings
 from orchestrator.plan.parser import read_plan
 from orchestrator.prompts import dispatch_prompt, orchestrator_prompt
 
@@ -78,15 +79,20 @@ def check_cmd(plan: Path, as_json: bool) -> int:
       orchestrate check plans/glossary.md
     """
     parsed = read_plan(plan)
-    problems = check_plan(parsed, load_model_table(parsed.base_dir))
-    unchecked = _unchecked_rules(parsed) if not problems else []
+    table = load_model_table(parsed.base_dir)
+    problems = check_plan(parsed, table)
+    unchecked = _unchecked_rules(parsed) + model_rule_notes(parsed, table) if not problems else []
+    warnings = model_rule_warnings(parsed, table) if not problems else []
     if as_json:
         click.echo(json.dumps({"plan": str(plan), "ok": not problems,
                                "problems": [p.as_dict() for p in problems],
+                               "warnings": [w.as_dict() for w in warnings],
                                "unchecked_rules": [p.as_dict() for p in unchecked]}, indent=2))
     else:
         for problem in problems:
             click.echo(problem.render(), err=True)
+        for warning in warnings:
+            click.echo(f"warning: {warning.render()}", err=True)
         # Notes, not problems: on stderr, so stdout stays the one summary line.
         for item in unchecked:
             click.echo(f"note: {item.render()}", err=True)

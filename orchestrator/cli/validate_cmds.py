@@ -8,6 +8,7 @@ through the CLI boundary in :mod:`orchestrator.cli.main`.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +17,7 @@ import click
 from orchestrator.errors import EXIT_FAILED, EXIT_OK, BadInputError, PlanError
 from orchestrator.plan.check import file_in_the_way, require_phase
 from orchestrator.plan.model import COMPLETE, Plan, Row
+from orchestrator.plan.model_explain import explain_model_rules, model_rule_lines
 from orchestrator.plan.parser import read_plan
 from orchestrator.validators import CompiledPlan, FileReport, RuleReport, compile_plan
 from orchestrator.validators.expectations import CHECKLIST, CONTENT_RULES
@@ -46,12 +48,14 @@ def explain_cmd(plan: Path, as_json: bool) -> int:
       orchestrate explain plans/glossary.md
     """
     compiled = compile_plan(read_plan(plan, require_phases=True))
+    model_rules = model_rule_lines(compiled.plan)
     if as_json:
         click.echo(
             json.dumps(
                 {
                     "plan": str(plan),
                     "rules": [r.as_dict() for r in compiled.explain()],
+                    "model_rules": [line.as_dict() for line in model_rules],
                     "format_reference": [r.as_dict() for r in compiled.derived],
                     "checks": compiled.check_names(),
                 },
@@ -60,6 +64,8 @@ def explain_cmd(plan: Path, as_json: bool) -> int:
         )
         return EXIT_OK
     for line in _explain_lines(compiled, plan):
+        click.echo(line)
+    for line in explain_model_rules(model_rules):
         click.echo(line)
     return EXIT_OK
 
@@ -222,7 +228,8 @@ def _validate_row(compiled: CompiledPlan, plan: Plan, row: Row) -> _Outcome:
     out_dir = plan.output_dir_path()
     assert out_dir is not None
     path = plan.output_path(row)
-    if not row.filename or not path.resolve().is_relative_to(out_dir.resolve()):
+    # realpath, not Path.resolve: a symlink loop must reach the read (which names it), not raise RuntimeError
+    if not row.filename or not Path(os.path.realpath(path)).is_relative_to(os.path.realpath(out_dir)):
         message = (
             f"filename '{row.filename}' of row #{row.id} does not name a file inside {out_dir}"
         )

@@ -1,0 +1,1 @@
+"""Writing plans: a new plan from a format reference (``new``) and rows added to it (``add``)."""
