@@ -69,6 +69,14 @@ class CallResult:
     latency_s: float
     request_id: str | None = None
     rate_limits: RateLimitState | None = None
+    # Agent runtimes (``claude-code``): one call is a whole agent run of several turns.
+    session_id: str | None = None  # the agent's session, for a repair to resume
+    num_turns: int | None = None  # model turns the agent took
+    client_cost_usd: float | None = None  # the runtime's own cost figure (``total_cost_usd``)
+    startup_s: float | None = None  # from starting the agent to its first event
+    #: True when ``client_cost_usd`` is the client's estimate, not what is billed
+    #: (a Claude subscription is not billed per token at all)
+    cost_is_estimate: bool = False
 
     @property
     def truncated(self) -> bool:

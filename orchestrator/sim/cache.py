@@ -5,6 +5,11 @@ to and including it). A prefix shorter than ``min_tokens`` is never cached and
 raises no error, as with the real API. The longest marked prefix already in the
 cache (same model, same text, not expired) is *read*; if the last marked prefix
 is longer, the extra part is *written*. A read refreshes the entry's lifetime.
+
+As with the real API, a read also looks back up to :data:`LOOKBACK` blocks
+before each marked block for a prefix cached earlier: an agent's conversation
+moves its mark to the newest message on every turn, and the previous turn's
+prefix (written at the old mark) is read.
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ from dataclasses import dataclass
 from orchestrator.sim.tokens import Segment
 
 _TTL_1H = 3600.0
+#: Blocks before a marked block whose prefixes are also checked for a cache hit.
+LOOKBACK = 20
 
 
 @dataclass(frozen=True)
@@ -38,7 +45,8 @@ class CacheUsage:
 class _Breakpoint:
     key: tuple[str, str]
     tokens: int
-    ttl: str
+    ttl: str | None  # None: an unmarked block (only read through the lookback)
+    index: int
 
 
 class PromptCache:
@@ -72,11 +80,13 @@ class PromptCache:
 
     def _split(self, model: str, segs: Sequence[Segment], *, commit: bool) -> CacheUsage:
         total = sum(s.tokens for s in segs)
-        points = [p for p in _breakpoints(model, segs) if p.tokens >= self._min]
+        prefixes = _breakpoints(model, segs)
+        points = [p for p in prefixes if p.ttl is not None and p.tokens >= self._min]
         if not points:
             return CacheUsage(input_tokens=total)
         now = self._clock()
-        hit = next((p for p in reversed(points) if self._expiry.get(p.key, 0.0) > now), None)
+        readable = [p for p in prefixes if any(0 <= m.index - p.index <= LOOKBACK for m in points)]
+        hit = next((p for p in reversed(readable) if self._expiry.get(p.key, 0.0) > now), None)
         read = hit.tokens if hit else 0
         last = points[-1]
         written = last.tokens - read
@@ -96,15 +106,14 @@ class PromptCache:
 
 
 def _breakpoints(model: str, segs: Sequence[Segment]) -> list[_Breakpoint]:
-    """One breakpoint per marked block: the hash and token count of its prefix."""
+    """One per block: the hash and token count of its prefix (``ttl`` set on marked blocks)."""
     digest = hashlib.sha256()
     tokens = 0
     out: list[_Breakpoint] = []
-    for seg in segs:
+    for index, seg in enumerate(segs):
         digest.update(f"{seg.role}\x00{seg.tokens}\x00".encode())
         digest.update(seg.text.encode("utf-8", "surrogatepass"))
         digest.update(b"\x01")
         tokens += seg.tokens
-        if seg.cache_ttl is not None:
-            out.append(_Breakpoint((model, digest.copy().hexdigest()), tokens, seg.cache_ttl))
+        out.append(_Breakpoint((model, digest.copy().hexdigest()), tokens, seg.cache_ttl, index))
     return out

@@ -31,6 +31,8 @@ _PROBABILITIES = frozenset(
         "pbatch_error",
         "pbatch_expired",
         "pbatch_cancel_finish",
+        "pstray_write",
+        "phang",
     }
 )
 
@@ -61,6 +63,11 @@ class SimConfig:
     pbatch_expired: float = 0.0
     #: a canceled batch: chance each request not answered yet still finishes (it was already running)
     pbatch_cancel_finish: float = 0.0
+    #: agent requests (Read and Write tools): chance a first draft also writes a stray file
+    pstray_write: float = 0.0
+    #: streaming requests: chance the stream stalls after ``message_start`` for ``hang_ms``
+    phang: float = 0.0
+    hang_ms: int = 600_000
     retry_after_ms: int = 1000
     key: str | None = None
     batch_delay_ms: int = 500

@@ -14,6 +14,7 @@ import string
 from collections.abc import Mapping
 from typing import Any
 
+from orchestrator.sim.agent import agent_reply, is_agent_request
 from orchestrator.sim.cache import PromptCache
 from orchestrator.sim.config import SimConfig
 from orchestrator.sim.tokens import count_request, segments
@@ -21,6 +22,9 @@ from orchestrator.sim.writer import Chance, reply
 
 _ALPHABET = string.ascii_letters + string.digits
 _ROLES = ("user", "assistant")
+#: Beta requests (``?beta=true``, what the ``claude`` CLI sends) may also carry
+#: ``system`` messages between the turns (the CLI's budget notes).
+_BETA_ROLES = ("user", "assistant", "system")
 
 
 def new_id(prefix: str) -> str:
@@ -28,7 +32,7 @@ def new_id(prefix: str) -> str:
     return prefix + "01" + "".join(secrets.choice(_ALPHABET) for _ in range(22))
 
 
-def check_count_request(body: Any) -> str | None:
+def check_count_request(body: Any, *, beta: bool = False) -> str | None:
     """Why ``body`` is not a valid ``count_tokens`` request, or None."""
     if not isinstance(body, Mapping):
         return "request body must be a JSON object"
@@ -39,7 +43,7 @@ def check_count_request(body: Any) -> str | None:
     if not isinstance(messages, list) or not messages:
         return "messages: Field required (a non-empty list)"
     for i, message in enumerate(messages):
-        if not isinstance(message, Mapping) or message.get("role") not in _ROLES:
+        if not isinstance(message, Mapping) or message.get("role") not in (_BETA_ROLES if beta else _ROLES):
             return f"messages.{i}.role: Input should be 'user' or 'assistant'"
         if not isinstance(message.get("content"), str | list):
             return f"messages.{i}.content: Field required"
@@ -49,9 +53,9 @@ def check_count_request(body: Any) -> str | None:
     return None
 
 
-def check_message_request(body: Any) -> str | None:
+def check_message_request(body: Any, *, beta: bool = False) -> str | None:
     """Why ``body`` is not a valid ``POST /v1/messages`` request, or None."""
-    problem = check_count_request(body)
+    problem = check_count_request(body, beta=beta)
     if problem:
         return problem
     max_tokens = body.get("max_tokens")
@@ -80,21 +84,33 @@ def create_message(
     *,
     service_tier: str = "standard",
 ) -> dict[str, Any]:
-    """The assistant message for a validated request, its usage billed through ``cache``."""
+    """The assistant message for a validated request, its usage billed through ``cache``.
+
+    A request offering the Read and Write tools is answered by the fake agent
+    (:mod:`orchestrator.sim.agent`: tool-use turns), any other by the fake writer.
+    """
     model = str(body["model"])
     split = cache.use(model, segments(body, config.chars_per_token))
-    answer = reply(body, config, chance)
+    content: list[dict[str, Any]]
+    stop_sequence: str | None = None
+    if is_agent_request(body):
+        step = agent_reply(body, config, chance)
+        content, stop_reason, output_tokens = step.content, step.stop_reason, step.output_tokens
+    else:
+        answer = reply(body, config, chance)
+        content = [{"type": "text", "text": answer.text}]
+        stop_reason, stop_sequence, output_tokens = answer.stop_reason, answer.stop_sequence, answer.output_tokens
     return {
         "id": new_id("msg_"),
         "type": "message",
         "role": "assistant",
         "model": model,
-        "content": [{"type": "text", "text": answer.text}],
-        "stop_reason": answer.stop_reason,
-        "stop_sequence": answer.stop_sequence,
+        "content": content,
+        "stop_reason": stop_reason,
+        "stop_sequence": stop_sequence,
         "usage": {
             "input_tokens": split.input_tokens,
-            "output_tokens": answer.output_tokens,
+            "output_tokens": output_tokens,
             "cache_creation_input_tokens": split.creation,
             "cache_read_input_tokens": split.read,
             "cache_creation": {
@@ -106,42 +122,53 @@ def create_message(
     }
 
 
-def sse_stream(message: Mapping[str, Any], chunk_chars: int = 200) -> bytes:
-    """``message`` as the server-sent events a streaming request receives."""
+def sse_events(message: Mapping[str, Any], chunk_chars: int = 200) -> list[tuple[str, dict[str, Any]]]:
+    """``message`` as the (event name, data) pairs a streaming request receives.
+
+    Text blocks arrive as ``text_delta`` chunks; tool-use blocks start with an
+    empty ``input`` and arrive as ``input_json_delta`` chunks of its JSON.
+    """
     usage = dict(message["usage"])
-    text = str(message["content"][0]["text"])
     start = {**message, "content": [], "stop_reason": None, "stop_sequence": None}
     start["usage"] = {**usage, "output_tokens": 1}
-    events: list[tuple[str, dict[str, Any]]] = [
-        ("message_start", {"type": "message_start", "message": start}),
-        (
-            "content_block_start",
-            {
-                "type": "content_block_start",
-                "index": 0,
-                "content_block": {"type": "text", "text": ""},
-            },
-        ),
-        ("ping", {"type": "ping"}),
-    ]
-    for i in range(0, len(text), chunk_chars):
-        delta = {"type": "text_delta", "text": text[i : i + chunk_chars]}
-        events.append(("content_block_delta", {"type": "content_block_delta", "index": 0, "delta": delta}))
+    events: list[tuple[str, dict[str, Any]]] = [("message_start", {"type": "message_start", "message": start})]
+    for index, block in enumerate(message["content"]):
+        block_events = _block_events(index, block, chunk_chars)
+        if index == 0:
+            block_events.insert(1, ("ping", {"type": "ping"}))
+        events += block_events
+    delta = {"stop_reason": message["stop_reason"], "stop_sequence": message["stop_sequence"]}
+    end_usage = {"output_tokens": usage["output_tokens"]}
     events += [
-        ("content_block_stop", {"type": "content_block_stop", "index": 0}),
-        (
-            "message_delta",
-            {
-                "type": "message_delta",
-                "delta": {
-                    "stop_reason": message["stop_reason"],
-                    "stop_sequence": message["stop_sequence"],
-                },
-                "usage": {"output_tokens": usage["output_tokens"]},
-            },
-        ),
+        ("message_delta", {"type": "message_delta", "delta": delta, "usage": end_usage}),
         ("message_stop", {"type": "message_stop"}),
     ]
+    return events
+
+
+def _block_events(index: int, block: Mapping[str, Any], chunk_chars: int) -> list[tuple[str, dict[str, Any]]]:
+    if block.get("type") == "tool_use":
+        head: dict[str, Any] = {**block, "input": {}}
+        payload, kind, field = json.dumps(block["input"], ensure_ascii=False), "input_json_delta", "partial_json"
+    else:
+        head, payload, kind, field = {"type": "text", "text": ""}, str(block.get("text", "")), "text_delta", "text"
+    events: list[tuple[str, dict[str, Any]]] = [
+        ("content_block_start", {"type": "content_block_start", "index": index, "content_block": head})
+    ]
+    for i in range(0, len(payload), chunk_chars):
+        delta = {"type": kind, field: payload[i : i + chunk_chars]}
+        events.append(("content_block_delta", {"type": "content_block_delta", "index": index, "delta": delta}))
+    events.append(("content_block_stop", {"type": "content_block_stop", "index": index}))
+    return events
+
+
+def sse_bytes(events: list[tuple[str, dict[str, Any]]]) -> bytes:
+    """Server-sent events on the wire."""
     return "".join(
         f"event: {name}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n" for name, data in events
     ).encode()
+
+
+def sse_stream(message: Mapping[str, Any], chunk_chars: int = 200) -> bytes:
+    """``message`` as the server-sent events a streaming request receives."""
+    return sse_bytes(sse_events(message, chunk_chars))

@@ -43,6 +43,8 @@ from orchestrator.sim.messages import (
     create_message,
     input_cost,
     new_id,
+    sse_bytes,
+    sse_events,
     sse_stream,
 )
 from orchestrator.sim.ratelimit import BucketState, RateLimiter
@@ -88,6 +90,11 @@ class _Exchange:
         self.path = split.path.rstrip("/") or "/"
         self.query = {k: v[-1] for k, v in parse_qs(split.query).items()}
         self.raw_body = b""
+
+    @property
+    def beta(self) -> bool:
+        """A beta request (``?beta=true``, as the ``claude`` CLI sends): a few more fields accepted."""
+        return self.query.get("beta", "").lower() == "true"
 
     def read_body(self) -> None:
         """Read the whole body first: a kept-alive connection stays in step whatever we answer."""
@@ -175,6 +182,7 @@ class _App:
         self.limiter = RateLimiter(config.rpm, config.tpm, config.otpm)
         self.batches = BatchStore(self._batch_item, config.batch_delay_ms / 1000, seed=config.seed,
                                   cancel_finish=config.pbatch_cancel_finish)
+        self.closing = threading.Event()  # set by SimServer.stop(): ends hung streams
         #: (method, path parts after /v1/messages, last part) -> (endpoint name, route)
         self._routes: dict[tuple[str, int, str], tuple[str, _Route]] = {
             ("POST", 0, ""): ("messages", self._messages),
@@ -208,7 +216,8 @@ class _App:
     def dispatch(self, handler: _Handler, method: str) -> None:
         ex = _Exchange(handler, self.stats)
         endpoint, route, arg = self._route(method, ex.path)
-        self.stats.record_request(endpoint)
+        self.stats.record_request(endpoint, method=method, path=handler.path,
+                                  user_agent=ex.header("User-Agent"))
         try:
             ex.read_body()
             if route is None:
@@ -276,7 +285,7 @@ class _App:
         headers = self._limit_headers(self.limiter.states())
         try:
             body = ex.json_body()
-            problem = check_message_request(body)
+            problem = check_message_request(body, beta=ex.beta)
             if problem:
                 raise _Reply(400, "invalid_request_error", problem)
             self._spend_limit()
@@ -305,6 +314,9 @@ class _App:
         self.limiter.charge_output(message["usage"]["output_tokens"])
         if body.get("stream") is True:
             sse = {"Cache-Control": "no-cache", **headers}
+            if self.chance(self.config.phang):
+                self._hang(ex, message, sse)
+                return
             ex.send(200, sse_stream(message), "text/event-stream; charset=utf-8", sse)
         else:
             ex.send_json(200, message, headers)
@@ -353,9 +365,26 @@ class _App:
             raise _Reply(500, "api_error", "Internal server error")
         return False
 
+    def _hang(self, ex: _Exchange, message: dict[str, Any], headers: Headers) -> None:
+        """``phang``: start the stream, then send nothing for ``hang_ms`` (a stalled model)."""
+        self.stats.record_fault("phang")
+        h = ex.handler
+        h.close_connection = True
+        self.stats.record_response(200)
+        h.send_response(200)
+        h.send_header("Content-Type", "text/event-stream; charset=utf-8")
+        h.send_header("Connection", "close")
+        h.send_header("request-id", ex.request_id)
+        for name, value in headers.items():
+            h.send_header(name, value)
+        h.end_headers()
+        h.wfile.write(sse_bytes(sse_events(message)[:1]))
+        h.wfile.flush()
+        self.closing.wait(self.config.hang_ms / 1000)
+
     def _count_tokens(self, ex: _Exchange, _: str) -> None:
         body = ex.json_body()
-        problem = check_count_request(body)
+        problem = check_count_request(body, beta=ex.beta)
         if problem:
             raise _Reply(400, "invalid_request_error", problem)
         ex.send_json(200, {"input_tokens": count_tokens(body, self.config)})
@@ -544,6 +573,7 @@ class SimServer:
         httpd, self._httpd = self._httpd, None
         if httpd is None:
             return
+        httpd.app.closing.set()
         httpd.shutdown()
         httpd.close_connections()
         httpd.server_close()

@@ -13,6 +13,16 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
+class LoggedRequest:
+    """One request as it arrived: enough to tell which client asked for what."""
+
+    method: str
+    path: str  # with the query string, e.g. "/v1/messages?beta=true"
+    endpoint: str  # the route's name ("messages", "count_tokens", ..., "unknown")
+    user_agent: str = ""
+
+
+@dataclass(frozen=True)
 class StatsSnapshot:
     """A consistent copy of :class:`SimStats` at one moment."""
 
@@ -29,6 +39,7 @@ class StatsSnapshot:
     cache_read_input_tokens: int
     request_times: tuple[float, ...]  # time.monotonic() of every POST /v1/messages arrival
     success_times: tuple[float, ...]  # time.monotonic() of every successful answer
+    log: tuple[LoggedRequest, ...] = ()  # every request, in order of arrival
 
 
 class SimStats:
@@ -50,10 +61,12 @@ class SimStats:
             self._tokens: Counter[str] = Counter()
             self._request_times: list[float] = []
             self._success_times: list[float] = []
+            self._log: list[LoggedRequest] = []
 
-    def record_request(self, endpoint: str) -> None:
+    def record_request(self, endpoint: str, *, method: str = "", path: str = "", user_agent: str = "") -> None:
         with self._lock:
             self._requests[endpoint] += 1
+            self._log.append(LoggedRequest(method, path, endpoint, user_agent))
             if endpoint == "messages":
                 self._request_times.append(time.monotonic())
 
@@ -105,6 +118,7 @@ class SimStats:
                 cache_read_input_tokens=self._tokens["cache_read_input_tokens"],
                 request_times=tuple(self._request_times),
                 success_times=tuple(self._success_times),
+                log=tuple(self._log),
             )
 
     # Shortcuts for the common questions (each takes its own consistent copy).
