@@ -27,7 +27,6 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "explain": ("orchestrator.cli.validate_cmds:explain_cmd", "Show what each content rule and checklist line became."),
     "validate": ("orchestrator.cli.validate_cmds:validate_cmd", "Check existing output files against the plan."),
     "doctor": ("orchestrator.cli.doctor_cmds:doctor_cmd", "Check a plan can run here: key, API, linters (free)."),
-    "doctor": ("orchestrator.cli.doctor_cmds:doctor_cmd", "Check a plan can run here: key, API, linters (free)."),
     "run": ("orchestrator.cli.run_cmds:run_cmd", "Dispatch every pending row of a phase (all stages)."),
     "all": ("orchestrator.cli.run_cmds:all_cmd", "Run every stage of a batch: the same as run."),
     "acquire": ("orchestrator.cli.run_cmds:acquire_cmd", "Stage 1: write each row's raw.json."),
