@@ -19,7 +19,10 @@ from orchestrator.pipeline.store.batch import STAGES
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+#: appended to a command's help: the blank line first, so click sees ``\b`` open its own
+#: paragraph and prints the examples one per line instead of rewrapping them
 _EXAMPLE = """
+
 \b
 Examples:
   orchestrate {name} plans/glossary.md --phase 1 --provider sim{yes}
