@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
 from orchestrator.authoring.slugs import filename_key, unique_filename
-from orchestrator.authoring.sources import RowSpec
-from orchestrator.errors import PlanProblems, Problem
+from orchestrator.authoring.sources import RowSpec, rows_refused
+from orchestrator.errors import Problem
 from orchestrator.models import ModelTable
 from orchestrator.plan.check import filename_problem
 from orchestrator.plan.model import Plan
@@ -61,7 +61,7 @@ class AddOptions:
 def plan_addition(
     plan: Plan, specs: Sequence[RowSpec], models: ModelTable, options: AddOptions
 ) -> tuple[RowAddition, list[PlannedRow]]:
-    """The rows to append to ``plan`` for ``specs``; :class:`PlanProblems` (exit 2) if any is unusable."""
+    """The rows to append to ``plan`` for ``specs``; bad input (exit 2) listing every unusable one."""
     rules = compile_model_rules(plan.model_rules, models)
     taken = {filename_key(row.filename) for row in plan.rows() if row.filename}
     next_id = _next_id(plan)
@@ -77,7 +77,7 @@ def plan_addition(
                                   "; ".join(n for n in (note, name_note) if n), spec.extras))
         taken.add(filename_key(filename))
     if problems:
-        raise PlanProblems(problems, plan.path)
+        raise rows_refused(problems)
     addition = RowAddition(options.phase, tuple(p.cells() for p in planned), extra_columns)
     return addition, planned
 

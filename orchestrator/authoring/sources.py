@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from orchestrator.errors import BadInputError, PlanProblems, Problem
+from orchestrator.errors import BadInputError, Problem
 
 FORMATS = ("auto", "text", "csv", "tsv", "jsonl")
 _SUFFIXES = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
@@ -41,6 +41,13 @@ class RowSpec:
     filename: str | None = None
     model: str | None = None
     extras: tuple[tuple[str, str], ...] = ()
+
+
+def rows_refused(problems: list[Problem]) -> BadInputError:
+    """Every problem with the rows to add, in one error (exit 2: nothing is written)."""
+    lines = "\n".join(p.render() for p in problems)
+    head = "" if len(problems) == 1 else f"{len(problems)} problems in the rows to add (nothing was written):\n"
+    return BadInputError(head + lines)
 
 
 def cell_text(value: str) -> str:
@@ -102,7 +109,7 @@ def _header_keys(headers: list[str], name: str) -> list[str]:
     if "title" not in keys:
         problems.append(Problem(name, 1, "no 'title' column", "the header must name a title column"))
     if problems:
-        raise PlanProblems(_unique(problems), name)
+        raise rows_refused(_unique(problems))
     return keys
 
 
@@ -121,7 +128,7 @@ def _spec(values: dict[str, tuple[str, str]], origin: str) -> RowSpec:
 
 
 def _csv(text: str, name: str, delimiter: str) -> list[RowSpec]:
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     rows = _csv_rows(reader, name)
     header = next(rows, None)
     if header is None:

@@ -33,6 +33,7 @@ def test_classify_asks_only_about_undecided_rows_and_prints_choice_and_reason(pl
     chosen = re.search(r"miso-soup-with-a-note-on-dashi\.md, (\w+): --classify: (.+)", out)
     assert chosen is not None and chosen.group(1) in ("haiku", "sonnet") and len(chosen.group(2)) > 10
     assert 'paella-vs-risotto.md, sonnet: rule "compares" (line 44): title has "vs"' in out
+    assert "Model Selection Rules not (fully) compiled" in out and "not understood: 'explains background'" in out
     rows = {r.title: r.model for r in read_plan(plan).rows()}
     assert rows[DOUBTFUL] == chosen.group(1) and rows["Paella vs Risotto"] == "sonnet"
 
