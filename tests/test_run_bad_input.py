@@ -23,7 +23,7 @@ def demo(tmp_path: Path) -> Path:
     ("extra", "expected"),
     [
         ((), ["ANTHROPIC_API_KEY", "--provider NAME", "--provider sim"]),
-        (("--provider", "nope"), ["unknown provider 'nope'", "anthropic, sim"]),
+        (("--provider", "nope"), ["unknown provider 'nope'", "one of: anthropic, ", ", sim\n"]),
         (("--model", "gpt-9", "--provider", "sim"), ["unknown model 'gpt-9'"]),
         (("--phase", "7", "--provider", "sim"), ["Phase 7"]),
     ],

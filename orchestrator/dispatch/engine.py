@@ -183,11 +183,12 @@ class _Run:
         """One ledger line for the attempt just made (in a thread: fsync must not block)."""
         if self.ledger is not None:
             entry = self._entry(conv, outcome, **fields)
-            await asyncio.to_thread(self.ledger.record, entry)
+            await self.ledger.append(entry)
 
     def _entry(self, conv: _Conversation, outcome: Outcome, **fields: Any) -> LedgerEntry:
         job = conv.job
         return LedgerEntry(
+            request_key=job.request_key,
             key=job.key,
             row_id=job.row_id,
             model=job.model.id,
@@ -381,6 +382,8 @@ class _Run:
                 latency_s=result.latency_s,
                 request_id=result.request_id,
                 stop_reason=result.stop_reason,
+                response=result.text,
+                history=tuple((t.role, t.text) for t in conv.turns[len(job.request.turns) :]),
             )
             self.check_budget()
         return verdict

@@ -35,6 +35,8 @@ class Job:
     model: ModelInfo
     request: CallRequest  # turns = (the row's user message,)
     history: tuple[Turn, ...] = ()
+    #: what the response answers (prompt text + model), kept with it in the ledger
+    request_key: str | None = None
 
     def __post_init__(self) -> None:
         if self.history and self.history[-1].role != "user":

@@ -11,14 +11,16 @@ includes every earlier run's spend.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import threading
 from collections.abc import Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, BinaryIO, Literal, Protocol
 
 from orchestrator.models import Usage
 
@@ -63,6 +65,12 @@ class LedgerEntry:
     #: set for a Message Batches result: the batch and the request's custom_id (priced at the batch discount)
     batch_id: str | None = None
     custom_id: str | None = None
+    #: for an answered call: the request it answers (prompt text + model hash), the turns sent
+    #: after the row's first message, and the response text itself. The ledger is the one durable
+    #: record of a paid response; a batch folder's response files are derived from it.
+    request_key: str | None = None
+    history: tuple[tuple[str, str], ...] | None = None
+    response: str | None = None
 
     def to_json(self) -> str:
         data: dict[str, Any] = {
@@ -82,15 +90,43 @@ class LedgerEntry:
         }
         if self.batch_id is not None:
             data.update(batch=True, batch_id=self.batch_id, custom_id=self.custom_id)
+        if self.response is not None:
+            data.update(
+                request=self.request_key,
+                history=[{"role": role, "text": text} for role, text in self.history or ()],
+                response=self.response,
+            )
         return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+class GroupWriter(Protocol):
+    """What :class:`Ledger` needs of a writer thread (:class:`orchestrator.pipeline.store.writer.Writer`)."""
+
+    def append(self, path: Path, data: bytes) -> Future[None]: ...
 
 
 class Ledger:
     """An append-only JSONL file of :class:`LedgerEntry` lines (safe to call from threads)."""
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, writer: GroupWriter | None = None) -> None:
         self.path = Path(path)
         self._lock = threading.Lock()
+        self._writer = writer
+        self.appended = 0  # lines this object added (this run's attempts)
+
+    async def append(self, entry: LedgerEntry) -> None:
+        """Append ``entry`` without blocking the event loop; returns once it is on disk.
+
+        With a ``writer`` (the pipeline's writer thread), lines arriving together
+        share one ``fsync`` (group commit); without one, each line is written in
+        a worker thread.
+        """
+        if self._writer is None:
+            await asyncio.to_thread(self.record, entry)
+            return
+        data = (entry.to_json() + "\n").encode("utf-8")
+        self.appended += 1
+        await asyncio.wrap_future(self._writer.append(self.path, data))
 
     def record(self, entry: LedgerEntry) -> None:
         """Append one complete line with a single ``write``, then flush it to disk."""
@@ -101,6 +137,7 @@ class Ledger:
             with self._lock:
                 self._start_on_new_line(fd)
                 os.write(fd, data)
+                self.appended += 1
             os.fsync(fd)
         finally:
             os.close(fd)
@@ -131,18 +168,11 @@ class Ledger:
     def entries(self) -> Iterator[dict[str, Any]]:
         """Every complete, readable line (partial or corrupt lines are skipped)."""
         try:
-            raw = self.path.read_bytes()
+            handle = self.path.open("rb")
         except FileNotFoundError:
             return
-        for line in raw.split(b"\n"):
-            if not line.strip():
-                continue
-            try:
-                data = json.loads(line)
-            except (json.JSONDecodeError, UnicodeDecodeError):
-                continue
-            if isinstance(data, dict):
-                yield data
+        with handle:  # line by line: a ledger holding 10,000 responses is never read whole
+            yield from _parsed_lines(handle)
 
     def totals(self) -> tuple[Usage, float]:
         """Usage and dollars of every attempt ever recorded in this ledger."""
@@ -151,3 +181,15 @@ class Ledger:
             usage += Usage.from_dict(data.get("usage") or {})
             cost += float(data.get("cost_usd") or 0.0)
         return usage, cost
+
+
+def _parsed_lines(handle: BinaryIO) -> Iterator[dict[str, Any]]:
+    for line in handle:
+        if not line.strip():
+            continue
+        try:
+            data = json.loads(line)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            continue
+        if isinstance(data, dict):
+            yield data

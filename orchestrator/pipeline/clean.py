@@ -15,9 +15,9 @@ from pathlib import Path
 from orchestrator.errors import BadInputError, CheckpointError
 from orchestrator.pipeline.context import Context
 from orchestrator.pipeline.stages.parse import RowRecorder
-from orchestrator.pipeline.stages.process_hooks import ERROR_FILE
 from orchestrator.pipeline.store.batch import STAGES
-from orchestrator.pipeline.store.checkpoints import ItemFiles, read_json, sha256_bytes
+from orchestrator.pipeline.store.checkpoints import ERROR, ItemFiles, read_json, sha256_bytes
+from orchestrator.pipeline.store.usage import void_responses
 from orchestrator.pipeline.view.summary import shown
 from orchestrator.plan.model import Row
 
@@ -31,6 +31,8 @@ class CleanPlan:
     outputs: list[tuple[Path, Row]] = field(default_factory=list)
     kept: list[tuple[Path, str]] = field(default_factory=list)
     folders: list[Path] = field(default_factory=list)  # item folders left empty (acquire)
+    batch_dir: Path | None = None
+    void: set[str] = field(default_factory=set)  # items whose paid responses are not to be restored
 
     @property
     def empty(self) -> bool:
@@ -55,16 +57,18 @@ def later(stage: str) -> tuple[str, ...]:
 
 def plan_clean(ctx: Context, stage: str) -> CleanPlan:
     stages = later(stage)
-    plan = CleanPlan(stage)
+    plan = CleanPlan(stage, batch_dir=ctx.batch.dir)
     rows = ctx.rows_by_item()
     for files in ctx.items():
         for name in stages:
-            extra = [files.dir / ERROR_FILE] if name == "process" else []
+            extra = [files.dir / ERROR] if name == "process" else []
             plan.files += [p for p in [*files.stage_paths(name), *extra] if p.exists()]
         if "parse" in stages:
             _plan_output(plan, files, rows.get(files.id))
         if "acquire" in stages:
             plan.folders.append(files.dir)
+    if "process" in stages:
+        plan.void = {files.id for files in ctx.items() if files.response_meta in plan.files}
     if "parse" in stages and ctx.batch.results_path.exists():
         plan.files.append(ctx.batch.results_path)
     if ctx.batch.report_path.exists():
@@ -91,8 +95,15 @@ def _plan_output(plan: CleanPlan, files: ItemFiles, row: Row | None) -> None:
         plan.outputs.append((path, row))
 
 
-def apply_clean(plan: CleanPlan, recorder: RowRecorder) -> None:
-    """Delete what :func:`plan_clean` listed and queue the rows' return to pending."""
+def apply_clean(plan: CleanPlan, recorder: RowRecorder, ledger_lines: int = 0) -> None:
+    """Delete what :func:`plan_clean` listed and queue the rows' return to pending.
+
+    Cleaning PROCESS also voids the responses the ledger holds so far
+    (``ledger_lines``) for those items: the ledger keeps them (it is the bill),
+    but the next PROCESS asks again instead of restoring them, as asked.
+    """
+    if plan.void and plan.batch_dir is not None:
+        void_responses(plan.batch_dir, plan.void, ledger_lines)
     for path, row in plan.outputs:
         path.unlink(missing_ok=True)
         recorder.set_status(row.phase, row.id, row.filename, "pending")

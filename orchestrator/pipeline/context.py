@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from orchestrator.models import ModelInfo, ModelTable
 from orchestrator.pipeline.store.batch import Batch, item_id
-from orchestrator.pipeline.store.checkpoints import ItemFiles
+from orchestrator.pipeline.store.checkpoints import ItemFiles, ItemStore
 from orchestrator.plan.check import require_phase
 from orchestrator.plan.model import Phase, Plan, Row
 
@@ -52,6 +52,8 @@ class Context:
     models: ModelTable
     limit: int | None = None
     model_override: str | None = None
+    #: the items' checkpoints, read once per command and kept current in memory
+    store: ItemStore = field(default_factory=ItemStore, compare=False, repr=False)
 
     def phase(self) -> Phase:
         return require_phase(self.plan, self.batch.phase)

@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from orchestrator.dispatch.jobs import DispatchSettings
-from orchestrator.dispatch.ledger import Ledger
 from orchestrator.dispatch.signals import stop_on_signals
 from orchestrator.errors import EXIT_FAILED, EXIT_OK, BadInputError, ConfirmationRequired
 from orchestrator.pipeline.clean import apply_clean, plan_clean
@@ -25,7 +24,7 @@ from orchestrator.pipeline.context import StageResult
 from orchestrator.pipeline.estimate import Estimate, estimate
 from orchestrator.pipeline.session import Session
 from orchestrator.pipeline.stages.acquire import acquire, reference_text
-from orchestrator.pipeline.stages.parse import Judge, RowRecorder, parse, write_results
+from orchestrator.pipeline.stages.parse import RowRecorder, parse, write_results
 from orchestrator.pipeline.stages.prepare import prepare
 from orchestrator.pipeline.stages.process import ProcessResult, process, select_work
 from orchestrator.pipeline.stages.selection import WorkItem, planned_work
@@ -38,7 +37,6 @@ from orchestrator.pipeline.view.summary import RunSummary, command_complete, est
 from orchestrator.providers.base import Provider
 from orchestrator.providers.registry import create_provider, resolve_provider_name
 from orchestrator.recorder import Recorder
-from orchestrator.validators import compile_plan
 
 
 def _finish(sess: Session, results: list[StageResult], output: Path | None) -> int:
@@ -87,8 +85,7 @@ def run_simple(sess: Session, stage: str) -> int:
         elif stage == "prepare":
             result = prepare(ctx)
         elif stage == "parse":
-            judge = Judge(compile_plan(ctx.plan, trust_plan=sess.opts.trust_plan), ctx.plan.base_dir)
-            result = parse(ctx, judge, rec, sess.book())
+            result = parse(ctx, sess.judge(), rec, sess.book())
         else:
             result = StageResult("render")
     if stage == "parse":
@@ -130,7 +127,7 @@ async def make_estimate(
         reused=reused,
     )
     if save and ctx.batch.dir.exists():
-        calls_before = sum(1 for _ in Ledger(ctx.batch.ledger_path).entries())
+        calls_before = sess.book().lines
         write_json(ctx.batch.dir / ESTIMATE_FILE, {**est.as_dict(), "ledger_calls_before": calls_before})
     return est
 
@@ -181,7 +178,7 @@ def run_clean(sess: Session, stage: str) -> int:
             sess.say("Cancelled: nothing was deleted.")
             return EXIT_FAILED
     with Recorder(ctx.batch.plan_path, wait=sess.opts.wait) as rec:
-        apply_clean(plan, rec)
+        apply_clean(plan, rec, ledger_lines=sess.book().lines)
     sess.say(f"Cleaned {len(plan.files) + len(plan.outputs)} file(s); {len(plan.outputs)} row(s) set back to pending.")
     if sess.opts.as_json:
         sess.emit_json(
@@ -230,8 +227,8 @@ def _confirm(sess: Session) -> bool:
 
 async def _process(sess: Session, rec: RowRecorder, book: UsageBook, state: RunState, *, record: bool) -> None:
     ctx = sess.ctx
-    judge = Judge(compile_plan(ctx.plan, trust_plan=sess.opts.trust_plan), ctx.plan.base_dir)
-    work = select_work(ctx, judge)
+    judge = sess.judge()
+    work = select_work(ctx, judge, book)
     head = (
         f"PROCESS: {len(work.dispatch)} to dispatch, {len(work.reuse)} response(s) already received, "
         f"{len(work.not_pending)} row(s) not pending"
@@ -307,7 +304,7 @@ def run_process(sess: Session, *, everything: bool) -> int:
         asyncio.run(_process(sess, rec, book, state, record=everything))
         interrupted = _stopped(state) == "interrupted"
         if everything and not interrupted and not state.declined:
-            judge = Judge(compile_plan(ctx.plan, trust_plan=sess.opts.trust_plan), ctx.plan.base_dir)
+            judge = sess.judge()
             done = frozenset(state.processed.parsed if state.processed else ())
             state.stages.append(parse(ctx, judge, rec, book, done))
             sess.stage_lines(state.stages[-1])
@@ -346,7 +343,7 @@ def _summarise(sess: Session, state: RunState, book: UsageBook, *, everything: b
     )
     if report is not None:
         summary.dispatched = len(report.outcomes) + len(report.unfinished)
-        summary.attempts = sum(1 for _ in Ledger(ctx.batch.ledger_path).entries()) - state.calls_before
+        summary.attempts = state.processed.attempts if state.processed else 0
         summary.repairs = sum(o.repairs for o in report.outcomes)
         summary.usage, summary.cost_usd = report.usage, report.cost_usd
         summary.stopped = report.stopped

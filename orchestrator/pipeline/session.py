@@ -13,9 +13,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TextIO
 
-from orchestrator.dispatch.ledger import Ledger
 from orchestrator.models import load_model_table
 from orchestrator.pipeline.context import Context, StageResult
+from orchestrator.pipeline.judge import Judge
 from orchestrator.pipeline.store.batch import find_batch, open_batch, refuse_blocked_folders
 from orchestrator.pipeline.store.shapes import check_batch_folder
 from orchestrator.pipeline.store.usage import UsageBook
@@ -23,6 +23,7 @@ from orchestrator.pipeline.view.summary import shown
 from orchestrator.plan.check import load_checked_plan, require_phase
 from orchestrator.plan.parser import read_plan
 from orchestrator.providers.registry import resolve_provider_name
+from orchestrator.validators import compile_plan
 
 DEFAULT_WORKERS = 5
 DEFAULT_REPAIR_ATTEMPTS = 2
@@ -64,6 +65,8 @@ class Session:
 
     def __init__(self, command: str, opts: Options, term: Terminal) -> None:
         self.command, self.opts, self.term = command, opts, term
+        self._book: UsageBook | None = None
+        self._judge: Judge | None = None
         self.ctx = self.open()
 
     def open(self) -> Context:
@@ -80,11 +83,15 @@ class Session:
         if settings.model:
             models.resolve(settings.model)
         batch = replace(batch, settings=settings)
+        ctx = Context(batch, plan, models, limit=opts.limit, model_override=settings.model)
         if self.command != "clean":  # clean is how a damaged checkpoint is removed
             check_batch_folder(batch.dir)
+            for files in ctx.items():  # read once, shapes checked, before any stage writes
+                ctx.store.load(files)
+            self._book = UsageBook.from_ledger(batch.ledger_path)
         if batch.batch_file.exists() and self.command != "estimate":
             batch.save()  # `estimate --model opus` is a what-if: it must not switch the batch's model
-        return Context(batch, plan, models, limit=opts.limit, model_override=settings.model)
+        return ctx
 
     @property
     def workers(self) -> int:
@@ -98,11 +105,22 @@ class Session:
     def reload(self) -> Context:
         """The same batch with the plan read again (after the recorder wrote it)."""
         ctx = self.ctx
-        self.ctx = Context(ctx.batch, read_plan(ctx.batch.plan_path), ctx.models, ctx.limit, ctx.model_override)
+        plan = read_plan(ctx.batch.plan_path)
+        self.ctx = Context(ctx.batch, plan, ctx.models, ctx.limit, ctx.model_override, ctx.store)
         return self.ctx
 
+    def judge(self) -> Judge:
+        """The one judge of this command (the plan's rules compiled once)."""
+        if self._judge is None:
+            compiled = compile_plan(self.ctx.plan, trust_plan=self.opts.trust_plan)
+            self._judge = Judge(compiled, self.ctx.plan.base_dir)
+        return self._judge
+
     def book(self) -> UsageBook:
-        return UsageBook.from_ledger(Ledger(self.ctx.batch.ledger_path))
+        """The batch's ledger, read once per command (this run's attempts are added as they happen)."""
+        if self._book is None:
+            self._book = UsageBook.from_ledger(self.ctx.batch.ledger_path)
+        return self._book
 
     # --- printing -----------------------------------------------------------------
 

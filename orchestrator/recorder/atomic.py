@@ -54,16 +54,19 @@ def temp_name_prefix(target: Path) -> str:
     return f".{target.name}."
 
 
-def atomic_write(path: Path | str, data: bytes) -> Path:
+def atomic_write(path: Path | str, data: bytes, *, fsync: bool = True) -> Path:
     """Replace the content of ``path`` with ``data`` atomically; return the real path written.
 
     The folder must exist. Unconditional: use :func:`replace_if_unchanged`
-    when another process may edit the file concurrently.
+    when another process may edit the file concurrently. ``fsync=False`` keeps
+    the old-or-new guarantee against a killed process but not against a power
+    cut: for files that can be derived again.
     """
     target = real_path(path)
-    with _staged(target, data) as (temp, _):
+    with _staged(target, data, fsync=fsync) as (temp, _):
         os.replace(temp, target)
-    fsync_dir(target.parent)
+    if fsync:
+        fsync_dir(target.parent)
     return target
 
 
@@ -155,7 +158,7 @@ def _read_or_none(path: Path) -> bytes | None:
 
 
 @contextmanager
-def _staged(target: Path, data: bytes) -> Iterator[tuple[Path, int]]:
+def _staged(target: Path, data: bytes, *, fsync: bool = True) -> Iterator[tuple[Path, int]]:
     """A fsynced temporary copy of ``data`` beside ``target`` (and its open descriptor).
 
     The file is removed afterwards if it still has its temporary name.
@@ -166,7 +169,8 @@ def _staged(target: Path, data: bytes) -> Iterator[tuple[Path, int]]:
     try:
         _copy_owner_and_mode(fd, target)
         _write_all(fd, data)
-        os.fsync(fd)
+        if fsync:
+            os.fsync(fd)
         yield temp, fd
     finally:
         os.close(fd)

@@ -7,6 +7,11 @@ Layouts understood: a top-level list of entries, or a mapping whose
 ``outputs`` (or ``entries``) key holds that list; a mapping without one gets an
 ``outputs`` key. Only the fields the tool writes are changed in an entry;
 keys the user added to it stay.
+
+The file is bounded before it gets here (the recorder reads it through
+:mod:`orchestrator.safeio` with the tracking file's size limit), and the
+round-trip loader keeps a YAML alias as one shared node that it dumps back as
+an alias, so an alias bomb costs no more than its own text.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from ruamel.yaml.util import load_yaml_guess_indent
 
 from orchestrator.errors import RecordError
 from orchestrator.recorder.text import dominant_ending, same_path, split_lines
+from orchestrator.recorder.tracking_append import append_entries
 
 NEW_FILE = (
     "# Outputs registered by `orchestrate`: one entry per output file.\n"
@@ -39,6 +45,10 @@ def register(text: str | None, records: Sequence[dict[str, object]], where: Path
     A CRLF file is edited as LF and converted back (ruamel.yaml keeps a stray
     ``\r`` in comments otherwise).
     """
+    if text is not None and text.strip():
+        appended = append_entries(text, records)  # only new entries, list at the end: no round trip
+        if appended is not None:
+            return appended
     source = text if text is not None and text.strip() else NEW_FILE
     eol = dominant_ending(split_lines(source))
     source = source.replace("\r\n", "\n")
@@ -66,6 +76,13 @@ def _yaml() -> YAML:
 def _load(yaml: YAML, source: str, where: Path) -> Any:
     try:
         data, indent, dash = load_yaml_guess_indent(source, yaml=yaml)
+    except RecursionError:
+        raise RecordError(
+            "the tracking file nests lists or mappings deeper than the YAML parser can follow",
+            path=where,
+            hint="a tracking file is a flat list of entries: fix the file (or move it away), then "
+            "`orchestrate validate PLAN --record` registers the outputs already written",
+        ) from None
     except YAMLError as exc:
         raise RecordError(
             f"the tracking file is not valid YAML: {exc}".splitlines()[0],

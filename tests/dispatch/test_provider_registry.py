@@ -85,7 +85,7 @@ def test_no_name_and_no_key_lists_the_three_ways_forward() -> None:
     text = err.render()
     assert err.exit_code == EXIT_BAD_INPUT
     assert "ANTHROPIC_API_KEY" in text
-    assert "--provider NAME" in text and "anthropic, sim" in text
+    assert "--provider NAME" in text and "available: anthropic, " in text and ", sim)" in text
     assert "--provider sim" in text
 
 

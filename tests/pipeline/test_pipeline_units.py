@@ -12,8 +12,8 @@ from orchestrator.dispatch.events import DispatchEvent
 from orchestrator.errors import BadInputError
 from orchestrator.models import Usage
 from orchestrator.pipeline.estimate import local_tokens
+from orchestrator.pipeline.judge import Judge
 from orchestrator.pipeline.slash_command import COMMAND_PATH
-from orchestrator.pipeline.stages.parse import Judge
 from orchestrator.pipeline.store.batch import default_batch_id, find_batch, item_id, new_batch
 from orchestrator.pipeline.view.progress import Progress, bar
 from orchestrator.pipeline.view.summary import RowResult, RunSummary, per_mtok, usd
@@ -101,9 +101,9 @@ def test_output_path_never_leaves_the_output_directory(tmp_path: Path) -> None:
     judge = Judge(compiled=None, plan_dir=tmp_path)  # type: ignore[arg-type]
     raw = {"inputs": {"plan": {"output_directory": "out/"}, "row": {"filename": "../../etc/x.md"}}}
     with pytest.raises(BadInputError, match="outside the Output Directory"):
-        judge.output_path(raw)
+        judge.target(raw)
     raw["inputs"]["row"]["filename"] = "ok.md"
-    assert judge.output_path(raw) == (tmp_path / "out" / "ok.md").resolve()
+    assert judge.target(raw) == (tmp_path / "out" / "ok.md").resolve()
 
 
 def test_init_claude_installs_the_slash_command(tmp_path: Path) -> None:

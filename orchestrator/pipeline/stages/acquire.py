@@ -13,11 +13,10 @@ from orchestrator.errors import BadInputError
 from orchestrator.pipeline.context import Context, StageResult
 from orchestrator.pipeline.store.batch import item_id, now_iso
 from orchestrator.pipeline.store.checkpoints import (
+    RAW,
     ItemFiles,
-    read_json,
     sha256_json,
     sha256_text,
-    write_json,
 )
 from orchestrator.plan.model import Plan, Row
 
@@ -84,14 +83,15 @@ def acquire(ctx: Context) -> StageResult:
         files = ItemFiles(item_id(row.id), ctx.batch.item_dir(item_id(row.id)))
         inputs = raw_inputs(ctx.plan, row, reference)
         digest = sha256_json(inputs)
-        old = read_json(files.raw)
+        old = ctx.store.load(files).raw
         if old is not None and old.get("input_hash") == digest:
             result.skipped.append(files.id)
             continue
         if not ctx.room(len(result.done)):
             break
-        write_json(
-            files.raw,
+        ctx.store.put(
+            files,
+            RAW,
             {
                 "item": files.id,
                 "stage": "acquire",

@@ -1,34 +1,37 @@
 """PARSE: extract each response's document, validate it, and record the row.
 
-The same :class:`Judge` gives the dispatcher its verdict during PROCESS (to
-drive repairs) and gives PARSE its verdict from the response on disk, so a
-response received by a run that then died is judged exactly as it would have
-been live. A valid document of a pending row is written to the plan's Output
-Directory (atomically, after checking the path stays inside it), the row is
-recorded ``complete`` and registered in the tracking file; an invalid one
-leaves the row pending with a Run Notes line saying why.
+A response is judged once (:mod:`orchestrator.pipeline.judge`): in ``run``
+PROCESS hands its judgement over with the response; here, a response found
+on disk without a current ``parsed.json`` is judged now. A valid document of
+a pending row is written to the plan's Output Directory (atomically and
+durably: the plan is about to call it complete), the row is recorded
+``complete`` and registered in the tracking file; an invalid one leaves the
+row pending with a Run Notes line saying why.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from orchestrator.dispatch.jobs import TRUNCATED_FAILURE, Verdict
-from orchestrator.errors import BadInputError
 from orchestrator.pipeline.context import Context, StageResult
+from orchestrator.pipeline.judge import Judge, Judgement
 from orchestrator.pipeline.store.batch import now_iso
-from orchestrator.pipeline.store.checkpoints import ItemFiles, ItemState, read_json, sha256_text, write_json
+from orchestrator.pipeline.store.checkpoints import (
+    PARSED,
+    ItemFiles,
+    ItemState,
+    ItemStore,
+    encode_json,
+    read_json,
+    sha256_text,
+)
 from orchestrator.pipeline.store.usage import UsageBook
 from orchestrator.plan.model import Row
 from orchestrator.recorder.atomic import atomic_write
 from orchestrator.recorder.tracking import TrackingEntry
-from orchestrator.validators import CompiledPlan, FileReport, extract_document
-from orchestrator.validators.document import parse_document
-
-#: stop reasons whose text is cut off: never an output
-TRUNCATING = ("max_tokens", "model_context_window_exceeded")
 
 
 class RowRecorder(Protocol):
@@ -42,43 +45,6 @@ class RowRecorder(Protocol):
 
 
 @dataclass
-class Judgement:
-    """A verdict and the report behind it."""
-
-    verdict: Verdict
-    report: FileReport | None
-    content: str
-
-
-@dataclass
-class Judge:
-    """Extract and validate a reply meant for one item's output path."""
-
-    compiled: CompiledPlan
-    plan_dir: Path
-
-    def output_path(self, raw: dict[str, Any]) -> Path:
-        """Where an item's output goes; refuses any path outside the Output Directory."""
-        context = raw["inputs"]["plan"]
-        out_dir = (self.plan_dir / str(context["output_directory"])).resolve()
-        target = (out_dir / str(raw["inputs"]["row"]["filename"])).resolve()
-        if not target.is_relative_to(out_dir) or target == out_dir:
-            raise BadInputError(
-                f"output path {target} is outside the Output Directory {out_dir}",
-                hint="fix the row's Filename: a plain file name inside the folder",
-            )
-        return target
-
-    def judge(self, raw: dict[str, Any], text: str, stop_reason: str | None) -> Judgement:
-        if stop_reason in TRUNCATING:
-            return Judgement(Verdict(False, None, [TRUNCATED_FAILURE]), None, text)
-        extracted = extract_document(text)
-        report = self.compiled.validate_text(extracted.content, path=self.output_path(raw))
-        verdict = Verdict(report.ok, extracted.content, report.failure_messages(), list(extracted.notes))
-        return Judgement(verdict, report, extracted.content)
-
-
-@dataclass
 class ParseOutcome:
     item: str
     ok: bool
@@ -86,44 +52,55 @@ class ParseOutcome:
     failures: list[str] = field(default_factory=list)
 
 
-def _document_summary(content: str) -> dict[str, Any]:
-    doc = parse_document(content)
-    front = {key: entry.value for key, entry in doc.front_matter.entries.items()}
-    return {"front_matter": front, "sections": [h.text for h in doc.sections()]}
+def write_output(store: ItemStore, path: Path, content: str) -> None:
+    """The output file, atomically and fsynced (by the writer thread when one runs)."""
+    data = content.encode("utf-8")
+    if store.writer is not None:
+        store.writer.replace(path, data, durable=True)
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, data)
 
 
 def parse_item(
     judge: Judge,
     recorder: RowRecorder,
     book: UsageBook,
+    store: ItemStore,
     state: ItemState,
     row: Row | None,
+    judgement: Judgement | None = None,
 ) -> ParseOutcome:
-    """PARSE one item whose response is current: write ``parsed.json``, the output, the record."""
+    """PARSE one item whose response is current: write ``parsed.json``, the output, the record.
+
+    ``judgement``: the one PROCESS already made of this response (else it is judged here).
+    """
     assert state.raw is not None and state.response_text is not None and state.response_meta is not None
     meta = state.response_meta
-    judgement = judge.judge(state.raw, state.response_text, meta.get("stop_reason"))
+    out_path = judge.target(state.raw)
+    if judgement is None:
+        judgement = judge.judge(out_path, state.response_text, meta.get("stop_reason"))
     verdict = judgement.verdict
-    out_path = judge.output_path(state.raw)
     outcome = ParseOutcome(state.id, verdict.ok, failures=list(verdict.failures))
     pending = row is not None and row.is_pending
     if pending and row is not None and verdict.ok and verdict.content is not None:
-        out_path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(out_path, verdict.content.encode("utf-8"))
+        write_output(store, out_path, verdict.content)
         outcome.written = out_path
         usage, cost, _ = book.for_key(state.id)
-        recorder.set_status(row.phase, row.id, row.filename, "complete")
         recorder.register(
-            TrackingEntry.for_output(
-                out_path,
+            TrackingEntry(
+                path=out_path,
                 title=row.title,
                 phase=row.phase,
                 row=row.id,
                 model=str(meta.get("model_id", row.model)),
+                sha256=sha256_text(verdict.content),
+                validated_at=datetime.now(UTC),
                 tokens=usage.total,
                 cost_usd=round(cost, 6),
             )
         )
+        recorder.set_status(row.phase, row.id, row.filename, "complete")
         recorder.note(row.phase, row.id, row.filename, None)
     elif pending and row is not None:
         recorder.note(row.phase, row.id, row.filename, "; ".join(verdict.failures) or "invalid output")
@@ -141,9 +118,9 @@ def parse_item(
         "output_sha256": sha256_text(verdict.content) if verdict.ok and verdict.content else None,
         "written": outcome.written is not None,
         "parsed_at": now_iso(),
-        **_document_summary(judgement.content),
+        **judgement.summary(),
     }
-    write_json(state.files.parsed, parsed)
+    store.put(state.files, PARSED, parsed)
     return outcome
 
 
@@ -164,7 +141,7 @@ def parse(
     result = StageResult("parse")
     rows = ctx.rows_by_item()
     for files in ctx.items():
-        state = files.load()
+        state = ctx.store.load(files)
         if files.id in recorded:  # parsed by this command the moment PROCESS finished it
             result.done.append(files.id)
             if state.parsed is not None and not state.parsed.get("ok"):
@@ -195,7 +172,7 @@ def parse(
             continue
         if not ctx.room(len(result.done)):
             break
-        outcome = parse_item(judge, recorder, book, state, row)
+        outcome = parse_item(judge, recorder, book, ctx.store, state, row)
         result.done.append(files.id)
         if not outcome.ok:
             result.failed.append((files.id, "; ".join(outcome.failures)))
@@ -210,7 +187,7 @@ def write_results(ctx: Context) -> Path:
     rows = ctx.rows_by_item()
     items: list[dict[str, Any]] = []
     for files in ctx.batch.item_ids():
-        state = ItemFiles(files, ctx.batch.item_dir(files)).load()
+        state = ctx.store.load(ItemFiles(files, ctx.batch.item_dir(files)))
         row = rows.get(files)
         items.append(
             {
@@ -223,5 +200,5 @@ def write_results(ctx: Context) -> Path:
     path = ctx.batch.results_path
     data = {"batch_id": ctx.batch.id, "phase": ctx.batch.phase, "items": items}
     if read_json(path) != data:
-        write_json(path, data)
+        atomic_write(path, encode_json(data), fsync=False)  # derived: rebuilt by the next parse
     return path

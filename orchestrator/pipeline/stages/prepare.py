@@ -12,7 +12,7 @@ from typing import Any
 
 from orchestrator.pipeline.context import Context, StageResult
 from orchestrator.pipeline.store.batch import now_iso
-from orchestrator.pipeline.store.checkpoints import sha256_text, write_json, write_text
+from orchestrator.pipeline.store.checkpoints import PROMPT, PROMPT_META, sha256_text
 from orchestrator.plan.model import Plan, Row, Section, TextLine
 from orchestrator.prompts import RowRequest, build_request
 
@@ -55,7 +55,7 @@ def prepare(ctx: Context) -> StageResult:
     """Write ``prompt.md`` (and its ``prompt.json`` sidecar) from each ``raw.json``."""
     result = StageResult("prepare")
     for files in ctx.items():
-        state = files.load()
+        state = ctx.store.load(files)
         if state.raw is None:
             result.waiting.append((files.id, "no raw.json yet: run acquire"))
             continue
@@ -66,9 +66,10 @@ def prepare(ctx: Context) -> StageResult:
             break
         request = request_from_raw(state.raw, ctx.batch.plan_path)
         text = request.as_text()
-        write_text(files.prompt, text)
-        write_json(
-            files.prompt_meta,
+        ctx.store.put(files, PROMPT, text)
+        ctx.store.put(
+            files,
+            PROMPT_META,
             {
                 "item": files.id,
                 "stage": "prepare",

@@ -1,9 +1,16 @@
 """PROCESS: call the model for every pending item that has no usable response.
 
 The only stage that spends money. Before dispatching, responses a killed run
-received but never judged are judged from disk, so none is paid for twice.
-In ``run``/``all`` (``record=True``) each finished item is parsed and recorded
-at once, so a Ctrl-C or a fatal error keeps every row that finished.
+paid for but never checkpointed are restored from the ledger, and responses
+it checkpointed but never judged are judged now, so none is paid for twice.
+
+During dispatch the event loop does no file I/O: the ledger line of each
+response (which holds the response) is group-committed by the writer thread
+and awaited before the response counts as received; checkpoints, outputs and
+``parsed.json`` are handed to the same thread. In ``run``/``all``
+(``record=True``) each finished item is recorded at once, with the judgement
+PROCESS already made, so a Ctrl-C or a fatal error keeps every row that
+finished.
 """
 
 from __future__ import annotations
@@ -15,11 +22,13 @@ from orchestrator.dispatch.engine import dispatch
 from orchestrator.dispatch.jobs import DispatchReport, DispatchSettings, JobOutcome
 from orchestrator.dispatch.ledger import Ledger
 from orchestrator.pipeline.context import Context
-from orchestrator.pipeline.stages.parse import Judge, RowRecorder, parse_item
-from orchestrator.pipeline.stages.process_hooks import BatchHooks, ProgressSink, verdict_dict
-from orchestrator.pipeline.stages.selection import Work, WorkItem, process_work
-from orchestrator.pipeline.store.checkpoints import write_json
+from orchestrator.pipeline.judge import Judge
+from orchestrator.pipeline.stages.parse import RowRecorder, parse_item
+from orchestrator.pipeline.stages.process_hooks import BatchHooks, ProgressSink, Received, verdict_dict
+from orchestrator.pipeline.stages.selection import Work, WorkItem, process_work, recover_responses
+from orchestrator.pipeline.store.checkpoints import RESPONSE_META
 from orchestrator.pipeline.store.usage import UsageBook
+from orchestrator.pipeline.store.writer import Writer
 from orchestrator.providers.base import Provider
 
 
@@ -29,26 +38,28 @@ class ProcessResult:
     report: DispatchReport
     parsed_ok: list[str]  # items recorded complete during the run (record mode)
     parsed: list[str]  # items parsed during the run, valid or not (record mode)
+    judgements: int = 0  # responses judged during dispatch (each exactly once)
+    attempts: int = 0  # ledger lines this run added (every call attempt)
 
 
-def select_work(ctx: Context, judge: Judge) -> Work:
-    """Judge what a killed run left unjudged, then choose what to dispatch."""
+def select_work(ctx: Context, judge: Judge, book: UsageBook) -> Work:
+    """Restore and judge what a killed run left behind, then choose what to dispatch."""
+    recover_responses(ctx, book)
     judge_unjudged(ctx, judge)
-    return process_work(ctx)
+    return process_work(ctx, judge)
 
 
 def judge_unjudged(ctx: Context, judge: Judge) -> list[str]:
     """Judge, from disk, responses a killed run checkpointed but never checked."""
     judged: list[str] = []
     for files in ctx.items():
-        state = files.load()
+        state = ctx.store.load(files)
         meta = state.response_meta
         if meta is None or meta.get("verdict") is not None or not state.response_current():
             continue
         assert state.raw is not None and state.response_text is not None
-        verdict = judge.judge(state.raw, state.response_text, meta.get("stop_reason")).verdict
-        meta["verdict"] = verdict_dict(verdict)
-        write_json(files.response_meta, meta)
+        verdict = judge.judge(judge.target(state.raw), state.response_text, meta.get("stop_reason")).verdict
+        ctx.store.put(files, RESPONSE_META, {**meta, "verdict": verdict_dict(verdict)})
         judged.append(files.id)
     return judged
 
@@ -68,15 +79,14 @@ async def process(
 ) -> ProcessResult:
     """Dispatch ``work.dispatch`` (from :func:`select_work`); see the module docstring."""
     items = {w.key: w for w in work.dispatch}
-    raws = {key: w.files.load().raw or {} for key, w in items.items()}
     parsed_ok: list[str] = []
     recorded: list[str] = []
 
-    def on_done(item: WorkItem, outcome: JobOutcome) -> None:
+    def on_done(item: WorkItem, outcome: JobOutcome, received: Received | None) -> None:
         row = item.row
-        state = item.files.load()
-        if record and outcome.error is None and state.response_current():
-            result = parse_item(judge, recorder, book, state, row)  # records, or notes why not
+        state = ctx.store.load(item.files)
+        if record and outcome.error is None and received is not None and state.response_current():
+            result = parse_item(judge, recorder, book, ctx.store, state, row, received.judgement)
             if result.ok:
                 parsed_ok.append(item.key)
             recorded.append(item.key)
@@ -84,13 +94,13 @@ async def process(
             reason = outcome.error or "; ".join(outcome.failures) or "no valid response"
             recorder.note(row.phase, row.id, row.filename, reason)
 
-    hooks = BatchHooks(items, judge, raws, book, progress, on_done)
-    report = await dispatch(
-        [w.job() for w in work.dispatch],
-        provider,
-        hooks,
-        settings,
-        ledger=Ledger(ctx.batch.ledger_path),
-        stop=stop,
-    )
-    return ProcessResult(work, report, parsed_ok, recorded)
+    hooks = BatchHooks(items, judge, ctx.store, book, progress, on_done)
+    with Writer() as writer:
+        ctx.store.writer = writer
+        ledger = Ledger(ctx.batch.ledger_path, writer=writer)
+        try:
+            jobs = [w.job() for w in work.dispatch]
+            report = await dispatch(jobs, provider, hooks, settings, ledger=ledger, stop=stop)
+        finally:
+            ctx.store.writer = None
+    return ProcessResult(work, report, parsed_ok, recorded, hooks.judgements, ledger.appended)

@@ -1,35 +1,33 @@
-"""The dispatcher's hooks: checkpoint every response before judging it.
+"""The dispatcher's hooks for PROCESS: judge each response once, keep it, hand the item on.
 
-``on_response`` writes ``response.md`` and ``response.json`` (usage, stop
-reason, the conversation so far) the moment a call returns, before anything
-else can fail; a rerun that finds that checkpoint for the same prompt and
-model uses it instead of paying again. ``check`` is PARSE's own judge, and
-its verdict is added to the checkpoint. ``on_finished`` marks the checkpoint
-final and hands the item to the stage (which parses it at once in ``run``).
+Nothing here waits for a disk. The response itself is made durable by the
+dispatcher's ledger line (group-committed by the writer thread) before the
+dispatcher moves on; ``response.md`` and ``response.json`` are derived from
+it and handed to the writer thread when the item finishes. ``check`` is the
+one judgement of the response: its :class:`Judgement` (verdict and report)
+is kept so that recording the row does not judge it again.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from orchestrator.dispatch.events import DispatchEvent
 from orchestrator.dispatch.jobs import Job, JobOutcome, Verdict
-from orchestrator.pipeline.stages.parse import Judge
+from orchestrator.pipeline.judge import Judge, Judgement
 from orchestrator.pipeline.stages.selection import WorkItem
 from orchestrator.pipeline.store.batch import now_iso
 from orchestrator.pipeline.store.checkpoints import (
-    ItemFiles,
-    read_json,
-    request_key,
+    ERROR,
+    RESPONSE,
+    RESPONSE_META,
+    ItemStore,
     sha256_text,
-    write_json,
-    write_text,
 )
 from orchestrator.pipeline.store.usage import UsageBook
 from orchestrator.providers.base import CallResult, Turn
-
-ERROR_FILE = "error.json"
 
 
 class ProgressSink(Protocol):
@@ -42,6 +40,17 @@ def verdict_dict(verdict: Verdict) -> dict[str, Any]:
     return {"ok": verdict.ok, "failures": list(verdict.failures), "notes": list(verdict.notes)}
 
 
+@dataclass
+class Received:
+    """The last response of a job, with its one judgement (``None`` until judged)."""
+
+    result: CallResult
+    history: tuple[Turn, ...]
+    attempt: int
+    received_at: str
+    judgement: Judgement | None = None
+
+
 class BatchHooks:
     """Implements :class:`orchestrator.dispatch.jobs.Hooks` for one PROCESS run."""
 
@@ -49,50 +58,30 @@ class BatchHooks:
         self,
         items: dict[str, WorkItem],
         judge: Judge,
-        raws: dict[str, dict[str, Any]],
+        store: ItemStore,
         book: UsageBook,
         progress: ProgressSink,
-        on_done: Callable[[WorkItem, JobOutcome], None],
+        on_done: Callable[[WorkItem, JobOutcome, Received | None], None],
     ) -> None:
-        self.items, self.judge, self.raws = items, judge, raws
+        self.items, self.judge, self.store = items, judge, store
         self.book, self.progress, self.on_done = book, progress, on_done
-
-    def _files(self, job: Job) -> ItemFiles:
-        return self.items[job.key].files
+        self.received: dict[str, Received] = {}
+        self.judgements = 0  # how many times a response was judged (once each)
 
     def on_response(self, job: Job, turns: tuple[Turn, ...], result: CallResult, attempt: int) -> None:
-        files = self._files(job)
-        prompt_sha = sha256_text(self.items[job.key].request.as_text())
-        write_text(files.response, result.text)
-        write_json(
-            files.response_meta,
-            {
-                "item": job.key,
-                "stage": "process",
-                "inputs": {"request": request_key(prompt_sha, job.model.id)},
-                "model_id": job.model.id,
-                "model": job.model.alias,
-                "response_sha256": sha256_text(result.text),
-                "stop_reason": result.stop_reason,
-                "usage": result.usage.as_dict(),
-                "latency_s": round(result.latency_s, 4),
-                "request_id": result.request_id,
-                "attempt": attempt,
-                "history": [{"role": t.role, "text": t.text} for t in turns[len(job.request.turns) :]],
-                "verdict": None,
-                "final": False,
-                "received_at": now_iso(),
-            },
-        )
-        files.dir.joinpath(ERROR_FILE).unlink(missing_ok=True)
+        history = turns[len(job.request.turns) :]
+        self.received[job.key] = Received(result, history, attempt, now_iso())
 
     def check(self, job: Job, result: CallResult) -> Verdict:
-        verdict = self.judge.judge(self.raws[job.key], result.text, result.stop_reason).verdict
-        self._update(job, {"verdict": verdict_dict(verdict)})
-        return verdict
+        item = self.items[job.key]
+        judgement = self.judge.judge(item.target, result.text, result.stop_reason)
+        self.judgements += 1
+        self.received[job.key].judgement = judgement
+        return judgement.verdict
 
     def on_finished(self, job: Job, outcome: JobOutcome) -> None:
-        files = self._files(job)
+        item = self.items[job.key]
+        received = self.received.get(job.key)
         summary = {
             "ok": outcome.ok,
             "calls": outcome.calls,
@@ -101,29 +90,49 @@ class BatchHooks:
             "failures": outcome.failures,
             "finished_at": now_iso(),
         }
-        if outcome.last_text is None:
-            write_json(files.dir / ERROR_FILE, {"item": job.key, **summary})
+        if received is None:
+            self.store.put(item.files, ERROR, {"item": job.key, **summary})
         else:
-            changes: dict[str, Any] = {"final": True, "outcome": summary}
-            if outcome.error is None and not outcome.ok:
-                changes["verdict"] = {
-                    "ok": False,
-                    "failures": outcome.failures,
-                    "notes": outcome.notes,
-                }
-            self._update(job, changes)
+            self._checkpoint(item, job, received, summary, outcome)
         chars = len(outcome.content or "")
         message = outcome.error or ("; ".join(outcome.failures) if outcome.failures else None)
         self.progress.item_finished(job.key, outcome.ok, chars, message)
-        self.on_done(self.items[job.key], outcome)
+        self.on_done(item, outcome, received)
+
+    def _checkpoint(
+        self, item: WorkItem, job: Job, received: Received, summary: dict[str, Any], outcome: JobOutcome
+    ) -> None:
+        """``response.md`` and ``response.json``: derived from the ledger line, written by the writer thread."""
+        result = received.result
+        verdict = received.judgement.verdict if received.judgement else None
+        if outcome.error is None and not outcome.ok:
+            verdict = Verdict(False, None, outcome.failures, outcome.notes)
+        self.store.put(item.files, RESPONSE, result.text)
+        self.store.put(
+            item.files,
+            RESPONSE_META,
+            {
+                "item": job.key,
+                "stage": "process",
+                "inputs": {"request": job.request_key},
+                "model_id": job.model.id,
+                "model": job.model.alias,
+                "response_sha256": sha256_text(result.text),
+                "stop_reason": result.stop_reason,
+                "usage": result.usage.as_dict(),
+                "latency_s": round(result.latency_s, 4),
+                "request_id": result.request_id,
+                "attempt": received.attempt,
+                "history": [{"role": t.role, "text": t.text} for t in received.history],
+                "verdict": verdict_dict(verdict) if verdict else None,
+                "final": True,
+                "outcome": summary,
+                "received_at": received.received_at,
+            },
+        )
+        if self.store.load(item.files).error is not None:
+            self.store.put(item.files, ERROR, None)
 
     def on_event(self, event: DispatchEvent) -> None:
         self.book.add_event(event)
         self.progress.event(event)
-
-    def _update(self, job: Job, changes: dict[str, Any]) -> None:
-        files = self._files(job)
-        meta = read_json(files.response_meta)
-        if meta is not None:
-            meta.update(changes)
-            write_json(files.response_meta, meta)

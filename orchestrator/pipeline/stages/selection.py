@@ -12,11 +12,13 @@ because rerunning failures is what the user asked for.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 from orchestrator.dispatch.jobs import Job
 from orchestrator.models import ModelInfo
 from orchestrator.pipeline.context import Context
+from orchestrator.pipeline.judge import Judge
 from orchestrator.pipeline.stages.acquire import (
     candidate_rows,
     raw_inputs,
@@ -25,12 +27,15 @@ from orchestrator.pipeline.stages.acquire import (
 from orchestrator.pipeline.stages.prepare import request_from_raw
 from orchestrator.pipeline.store.batch import item_id
 from orchestrator.pipeline.store.checkpoints import (
+    RESPONSE,
+    RESPONSE_META,
     ItemFiles,
     ItemState,
     request_key,
     sha256_json,
     sha256_text,
 )
+from orchestrator.pipeline.store.usage import UsageBook
 from orchestrator.plan.model import Row
 from orchestrator.prompts import RowRequest, repair_message
 from orchestrator.providers.base import CallRequest, Turn
@@ -40,30 +45,37 @@ ResponseUse = Literal["none", "ok", "unjudged", "resume", "retry"]
 
 @dataclass(frozen=True)
 class WorkItem:
-    """One row to send: its files, row, model and request (and turns to resume)."""
+    """One row to send: its files, row, model, request and output path (and turns to resume)."""
 
     files: ItemFiles
     row: Row
     model: ModelInfo
     request: RowRequest
     history: tuple[Turn, ...] = ()
+    target: Path | None = None  # the output file (None only in estimates)
+
+    @property
+    def request_key(self) -> str:
+        """What a response to this item answers: the prompt text sent to this model."""
+        return request_key(sha256_text(self.request.as_text()), self.model.id)
 
     @property
     def key(self) -> str:
         return self.files.id
 
     def call_request(self) -> CallRequest:
+        where = {"output_path": str(self.target)} if self.target else {}
         return CallRequest(
             model=self.model.id,
             system=self.request.system,
             shared=self.request.shared,
             turns=(Turn("user", self.request.row),),
             max_tokens=self.model.max_output_tokens,
-            metadata={"item": self.key, "row": self.row.id},
+            metadata={"item": self.key, "row": self.row.id, **where},
         )
 
     def job(self) -> Job:
-        return Job(self.key, self.row.id, self.model, self.call_request(), self.history)
+        return Job(self.key, self.row.id, self.model, self.call_request(), self.history, request_key=self.request_key)
 
 
 @dataclass
@@ -107,8 +119,54 @@ def request_from_prompt(meta: dict[str, Any]) -> RowRequest:
     return RowRequest(str(meta["system"]), str(meta["shared"]), str(meta["row"]), str(meta["title"]))
 
 
-def process_work(ctx: Context) -> Work:
-    """What PROCESS will do for each item of the batch (from the checkpoints on disk)."""
+def recover_responses(ctx: Context, book: UsageBook) -> list[str]:
+    """Restore, from the ledger, responses whose checkpoint files a killed run never wrote.
+
+    The ledger line is the durable record of a paid response; ``response.md``
+    and ``response.json`` are derived from it. When the newest response the
+    ledger holds for an item answers the item's current prompt and the files
+    do not hold it, they are written again (unjudged), so it is judged, not
+    paid for a second time.
+    """
+    restored: list[str] = []
+    for files in ctx.items():
+        paid = book.responses.get(files.id)
+        state = ctx.store.load(files)
+        if paid is None or state.prompt_text is None or not state.prompt_current():
+            continue
+        if state.request_key(paid.model) != paid.request_key:
+            continue
+        if state.response_text == paid.text and state.response_answers(paid.request_key):
+            continue
+        ctx.store.put(files, RESPONSE, paid.text)
+        ctx.store.put(
+            files,
+            RESPONSE_META,
+            {
+                "item": files.id,
+                "stage": "process",
+                "inputs": {"request": paid.request_key},
+                "model_id": paid.model,
+                "model": str((state.prompt_meta or {}).get("model") or ""),
+                "response_sha256": sha256_text(paid.text),
+                "stop_reason": paid.stop_reason,
+                "usage": paid.usage.as_dict(),
+                "latency_s": paid.latency_s,
+                "request_id": paid.request_id,
+                "attempt": paid.attempt,
+                "history": [{"role": role, "text": text} for role, text in paid.history],
+                "verdict": None,
+                "final": False,
+                "received_at": paid.ts,
+                "restored_from": "ledger.jsonl",
+            },
+        )
+        restored.append(files.id)
+    return restored
+
+
+def process_work(ctx: Context, judge: Judge | None = None) -> Work:
+    """What PROCESS will do for each item of the batch (from the checkpoints, read once)."""
     work = Work()
     rows = ctx.rows_by_item()
     for files in ctx.items():
@@ -116,7 +174,7 @@ def process_work(ctx: Context) -> Work:
         if row is None or not row.is_pending:
             work.not_pending.append(files.id)
             continue
-        state = files.load()
+        state = ctx.store.load(files)
         if state.prompt_meta is None or state.prompt_text is None:
             work.waiting.append((files.id, "no prompt.md yet: run prepare"))
             continue
@@ -131,7 +189,8 @@ def process_work(ctx: Context) -> Work:
         if not ctx.room(len(work.dispatch)):
             continue
         history = resume_history(state) if use == "resume" else ()
-        work.dispatch.append(WorkItem(files, row, model, request_from_prompt(state.prompt_meta), history))
+        target = judge.target(state.raw) if judge is not None and state.raw is not None else None
+        work.dispatch.append(WorkItem(files, row, model, request_from_prompt(state.prompt_meta), history, target))
     return work
 
 
@@ -158,7 +217,7 @@ def planned_work(ctx: Context, *, batch_only: bool = False) -> Work:
         raw = {"inputs": inputs, "input_hash": sha256_json(inputs)}
         request = request_from_raw(raw, ctx.batch.plan_path)
         model = ctx.model_for(row.model)
-        state = files.load()
+        state = ctx.store.load(files)
         key = request_key(sha256_text(request.as_text()), model.id)
         if response_use(state, key) in ("ok", "unjudged"):
             work.reuse.append(files.id)

@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from orchestrator.pipeline.store.shapes import checked, load_json, read_checkpoint_text
+from orchestrator.pipeline.store.writer import Writer
 from orchestrator.recorder.atomic import atomic_write
 
 RAW = "raw.json"
@@ -30,6 +31,7 @@ PROMPT_META = "prompt.json"
 RESPONSE = "response.md"
 RESPONSE_META = "response.json"
 PARSED = "parsed.json"
+ERROR = "error.json"  # PROCESS: why an item got no response (every attempt failed)
 
 #: The files each stage writes in an item's folder (RENDER writes none there).
 STAGE_FILES: dict[str, tuple[str, ...]] = {
@@ -132,6 +134,7 @@ class ItemFiles:
             response_meta=read_json(self.response_meta),
             response_text=read_text(self.response),
             parsed=read_json(self.parsed),
+            error=read_json(self.dir / ERROR),
         )
 
 
@@ -146,6 +149,7 @@ class ItemState:
     response_meta: dict[str, Any] | None
     response_text: str | None
     parsed: dict[str, Any] | None
+    error: dict[str, Any] | None = None
 
     @property
     def id(self) -> str:
@@ -213,3 +217,65 @@ def _get(data: dict[str, Any], *keys: str) -> Any:
             return None
         value = value.get(key)
     return value
+
+
+#: which :class:`ItemState` field holds each checkpoint file
+_FIELDS = {
+    RAW: "raw",
+    PROMPT: "prompt_text",
+    PROMPT_META: "prompt_meta",
+    RESPONSE: "response_text",
+    RESPONSE_META: "response_meta",
+    PARSED: "parsed",
+    ERROR: "error",
+}
+
+
+def encode_json(data: dict[str, Any]) -> bytes:
+    return (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+@dataclass
+class ItemStore:
+    """Every item's checkpoints, read from disk once per command and kept current in memory.
+
+    Stages read an item through :meth:`load` (the first call reads its files
+    and checks their shapes; later calls return what is in memory) and write
+    through :meth:`put`, which updates memory at once and hands the bytes to
+    the writer thread when one is running (PROCESS), or writes them in place
+    otherwise. Checkpoints are derived data: written atomically, never
+    fsynced (a crash leaves each one old or new; a stale one is redone).
+    """
+
+    writer: Writer | None = None
+    _cache: dict[str, ItemState] = field(default_factory=dict)
+
+    def load(self, files: ItemFiles) -> ItemState:
+        key = str(files.dir)
+        state = self._cache.get(key)
+        if state is None:
+            state = self._cache[key] = files.load()
+        return state
+
+    def put(self, files: ItemFiles, name: str, value: dict[str, Any] | str | None) -> ItemState:
+        """Write checkpoint ``name`` of an item (``None``: remove it); return the item's new state."""
+        state = self.load(files)
+        state = self._cache[str(files.dir)] = replace(state, **{_FIELDS[name]: value})
+        path = files.dir / name
+        if value is None:
+            if self.writer is not None:
+                self.writer.remove(path)
+            else:
+                path.unlink(missing_ok=True)
+            return state
+        data = encode_json(value) if isinstance(value, dict) else value.encode("utf-8")
+        if self.writer is not None:
+            self.writer.replace(path, data)
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(path, data, fsync=False)
+        return state
+
+    def forget(self) -> None:
+        """Drop what is in memory (after files were changed behind the store's back)."""
+        self._cache.clear()

@@ -54,6 +54,7 @@ SHAPES: dict[str, Shape] = {
         "key": str, "model?": str, "usage?": dict, "usage.input_tokens?": int, "usage.output_tokens?": int,
         "usage.cache_creation_input_tokens?": int, "usage.cache_read_input_tokens?": int,
         "cost_usd?": (int, float), "latency_s?": (int, float), "stop_reason?": str,
+        "request?": str, "response?": str, "history?": list, "history[].role": str, "history[].text": str,
     },
 }
 
@@ -164,37 +165,10 @@ _ITEM_TEXT = ("prompt.md", "response.md")
 
 
 def check_batch_folder(folder: Path) -> None:
-    """Refuse a batch whose files are damaged, before any stage reads (or rewrites) them."""
-    if not folder.is_dir():
-        return
-    for path in (folder / "estimate.json", *(item / name for item in _items(folder) for name in _ITEM_JSON)):
-        if path.exists():
-            checked(path, load_json(path))
-    for path in (item / name for item in _items(folder) for name in _ITEM_TEXT):
-        if path.exists():
-            read_checkpoint_text(path)
-    _check_ledger(folder / "ledger.jsonl")
-
-
-def _items(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if p.name.startswith("item-") and p.is_dir())
-
-
-def _check_ledger(path: Path) -> None:
-    """Every line that decodes must be an attempt; a line cut off by a crash is skipped by readers."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        return
-    except OSError as exc:
-        raise damaged(path, f"cannot read it ({exc.strerror or exc})") from None
-    for number, line in enumerate(raw.split(b"\n"), start=1):
-        try:
-            data = json.loads(line) if line.strip() else None
-        except ValueError:
-            continue
-        if data is not None:
-            checked(path, data, line=number)
+    """Refuse a batch whose ``estimate.json`` is damaged (items and the ledger are checked as they are read)."""
+    path = folder / "estimate.json"
+    if path.exists():
+        checked(path, load_json(path))
 
 
 def read_checkpoint_text(path: Path) -> str | None:

@@ -1,19 +1,67 @@
-"""Per-item spend across runs, read once from the batch's ledger and kept current.
+"""Per-item spend across runs, and the last paid response of each item, read once from the ledger.
 
-The ledger (``ledger.jsonl``) has one line per call attempt of every run.
-:class:`UsageBook` sums it by item when a stage starts; during PROCESS the
-dispatcher's ``response`` and ``retry`` events add this run's attempts, so a
-row's tracking entry shows everything its output cost without re-reading the
-ledger for each row.
+The ledger (``ledger.jsonl``) has one line per call attempt of every run; a
+line for an answered call also holds the response itself (see
+:class:`orchestrator.dispatch.ledger.LedgerEntry`). It is the one durable
+record of what was paid for: :class:`UsageBook` reads it once per command,
+line by line, checking each line's shape (a damaged line is refused, naming
+the file and line), and keeps
+
+* the usage, cost and call count of each item (the tracking entry and the
+  report show everything an output cost without re-reading the ledger), and
+* the newest response of each item, so a response whose checkpoint files a
+  crash never wrote is taken from here instead of being paid for again.
+
+During PROCESS the dispatcher's ``response`` and ``retry`` events add this
+run's attempts.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from orchestrator.dispatch.events import DispatchEvent
-from orchestrator.dispatch.ledger import Ledger
 from orchestrator.models import Usage
+from orchestrator.pipeline.store.shapes import checked, damaged, load_json
+from orchestrator.recorder.atomic import atomic_write
+
+#: ``clean --clean-stage process`` voids the responses an item has so far: item -> ledger lines then
+VOID_FILE = "voided.json"
+
+
+def void_responses(batch_dir: Path, items: set[str], ledger_lines: int) -> None:
+    """Mark the responses of ``items`` in the first ``ledger_lines`` ledger lines as not to be restored."""
+    path = batch_dir / VOID_FILE
+    marks = _void_marks(path)
+    marks.update(dict.fromkeys(items, ledger_lines))
+    atomic_write(path, (json.dumps(marks, indent=2, sort_keys=True) + "\n").encode("utf-8"))
+
+
+def _void_marks(path: Path) -> dict[str, int]:
+    try:
+        data = checked(path, load_json(path))
+    except FileNotFoundError:
+        return {}
+    return {str(k): int(v) for k, v in data.items() if isinstance(v, int)}
+
+
+@dataclass(frozen=True)
+class PaidResponse:
+    """The newest answered call of an item, as the ledger holds it."""
+
+    request_key: str
+    model: str
+    text: str
+    stop_reason: str | None
+    history: tuple[tuple[str, str], ...]
+    attempt: int
+    outcome: str
+    usage: Usage
+    latency_s: float
+    request_id: str | None
+    ts: str
 
 
 @dataclass
@@ -27,22 +75,65 @@ class ItemSpend:
 
 @dataclass
 class UsageBook:
-    """Usage, cost and call counts by item key (all runs of the batch)."""
+    """Usage, cost and call counts by item key (all runs of the batch), and each item's last response."""
 
     items: dict[str, ItemSpend] = field(default_factory=dict)
+    responses: dict[str, PaidResponse] = field(default_factory=dict)
+    lines: int = 0  # ledger lines read (every attempt of every run)
 
     @classmethod
-    def from_ledger(cls, ledger: Ledger) -> UsageBook:
+    def from_ledger(cls, path: Path) -> UsageBook:
+        """Read ``path`` once, line by line; a line cut off by a crash is skipped, a damaged one refused."""
         book = cls()
-        for line in ledger.entries():
-            spend = book.items.setdefault(str(line.get("key")), ItemSpend())
-            spend.usage += Usage.from_dict(line.get("usage") or {})
-            spend.cost += float(line.get("cost_usd") or 0.0)
-            spend.calls += 1
-            if line.get("stop_reason"):
-                spend.latency_s += float(line.get("latency_s") or 0.0)
-                spend.answered += 1
+        void = _void_marks(path.parent / VOID_FILE)
+        try:
+            handle = path.open("rb")
+        except FileNotFoundError:
+            return book
+        except OSError as exc:
+            raise damaged(path, f"cannot read it ({exc.strerror or exc})") from None
+        with handle:
+            for number, raw in enumerate(handle, start=1):
+                if not raw.strip():
+                    continue
+                try:
+                    data = json.loads(raw)
+                except ValueError:
+                    continue  # a partial last line after a crash: readers skip it
+                if isinstance(data, dict):
+                    restorable = book.lines >= void.get(str(data.get("key")), 0)
+                    book.add_line(checked(path, data, line=number), restorable=restorable)
         return book
+
+    def add_line(self, line: dict[str, object], *, restorable: bool = True) -> None:
+        key = str(line.get("key"))
+        spend = self.items.setdefault(key, ItemSpend())
+        usage = Usage.from_dict(line.get("usage") or {})  # type: ignore[arg-type]
+        spend.usage += usage
+        spend.cost += float(line.get("cost_usd") or 0.0)  # type: ignore[arg-type]
+        spend.calls += 1
+        self.lines += 1
+        if line.get("stop_reason"):
+            spend.latency_s += float(line.get("latency_s") or 0.0)  # type: ignore[arg-type]
+            spend.answered += 1
+        text, request = line.get("response"), line.get("request")
+        if not restorable:
+            self.responses.pop(key, None)
+        elif isinstance(text, str) and isinstance(request, str):
+            history = line.get("history") or []
+            self.responses[key] = PaidResponse(
+                request_key=request,
+                model=str(line.get("model") or ""),
+                text=text,
+                stop_reason=str(line["stop_reason"]) if line.get("stop_reason") else None,
+                history=tuple((str(t["role"]), str(t["text"])) for t in history),  # type: ignore[union-attr, index]
+                attempt=int(line.get("attempt") or 0),  # type: ignore[call-overload]
+                outcome=str(line.get("outcome") or ""),
+                usage=usage,
+                latency_s=float(line.get("latency_s") or 0.0),  # type: ignore[arg-type]
+                request_id=str(line["request_id"]) if line.get("request_id") else None,
+                ts=str(line.get("ts") or ""),
+            )
 
     def add_event(self, event: DispatchEvent) -> None:
         """Count this run's attempts as the dispatcher reports them."""
@@ -50,6 +141,7 @@ class UsageBook:
             return
         spend = self.items.setdefault(event.key, ItemSpend())
         spend.calls += 1
+        self.lines += 1
         if event.kind == "response" and event.usage is not None:
             spend.usage += event.usage
             spend.cost += event.cost_usd

@@ -123,12 +123,12 @@ def _value(value: object) -> str:
     return ", ".join(str(v) for v in value) if isinstance(value, list) else str(value)
 
 
-def _doc_row(files: ItemFiles, result: RowResult, md: MarkdownIt) -> str:
+def _doc_row(files: ItemFiles, parsed: dict[str, Any] | None, result: RowResult, md: MarkdownIt) -> str:
     """A full-width row under the item's row: its document, rendered, in a <details>."""
     content = _content(files, result)
     if content is None:
         return ""
-    front = (read_json(files.parsed) or {}).get("front_matter") or {}
+    front = (parsed or {}).get("front_matter") or {}
     fm = "".join(f"<span><b>{_e(k)}</b>: {_e(_value(v))}</span> " for k, v in front.items())
     label = f"View {Path(result.output).name}" if result.output else "View the latest response"
     return (
@@ -140,7 +140,7 @@ def _doc_row(files: ItemFiles, result: RowResult, md: MarkdownIt) -> str:
 
 def _row(ctx: Context, result: RowResult, md: MarkdownIt) -> str:
     files = ItemFiles(result.item, ctx.batch.item_dir(result.item))
-    parsed = read_json(files.parsed)
+    parsed = ctx.store.load(files).parsed
     shown_reason = result.reason if result.kind in ("failed", "pending") else None
     reason = f'<div class="reason">{_e(shown_reason)}</div>' if shown_reason else ""
     return (
@@ -150,7 +150,8 @@ def _row(ctx: Context, result: RowResult, md: MarkdownIt) -> str:
         f"{reason}</td>"
         f'<td>{_e(result.model)}</td><td class="num">{result.attempts}</td>'
         f'<td class="num">{result.tokens:,}</td><td class="num">{_e(usd(result.cost_usd))}</td>'
-        f"<td>{_checks(parsed)}</td><td>{_link(result, ctx.batch.report_dir)}</td></tr>" + _doc_row(files, result, md)
+        f"<td>{_checks(parsed)}</td><td>{_link(result, ctx.batch.report_dir)}</td></tr>"
+        + _doc_row(files, parsed, result, md)
     )
 
 

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from orchestrator.dispatch.jobs import DispatchReport
 from orchestrator.pipeline.context import Context
-from orchestrator.pipeline.stages.process_hooks import ERROR_FILE
-from orchestrator.pipeline.store.checkpoints import ItemState, read_json
+from orchestrator.pipeline.store.checkpoints import ItemState
 from orchestrator.pipeline.store.usage import UsageBook
 from orchestrator.pipeline.view.summary import WAITING_FOR_PARSE, RowResult
 from orchestrator.plan.model import Row
@@ -30,7 +29,7 @@ def _classify(state: ItemState, row: Row | None, stopped: set[str], stop: str | 
         if not verdict.get("ok"):
             return "parse_error", "; ".join(verdict.get("failures") or []) or "invalid output"
         return "pending", WAITING_FOR_PARSE
-    error = read_json(state.files.dir / ERROR_FILE)
+    error = state.error
     if error is not None and error.get("error"):
         return "failed", str(error["error"])
     if not row.is_pending:
@@ -47,7 +46,7 @@ def row_results(ctx: Context, book: UsageBook, report: DispatchReport | None = N
     stop = report.stopped if report is not None else None
     results: list[RowResult] = []
     for files in ctx.items():
-        state = files.load()
+        state = ctx.store.load(files)
         row = rows.get(files.id)
         usage, cost, calls = book.for_key(files.id)
         raw_row = (state.raw or {}).get("inputs", {}).get("row", {})

@@ -1,0 +1,212 @@
+"""One writer thread for a command's files, with group commit.
+
+The event loop never touches a disk while calls are in flight: it hands each
+write to :class:`Writer` as bytes and goes back to reading responses. The
+thread does only system calls (which release the GIL), never parsing or
+encoding, so it does not compete with the loop for the interpreter.
+
+Two kinds of write, by what a crash may cost:
+
+* :meth:`Writer.append` adds lines to an append-only journal (the ledger,
+  which holds every paid response) and returns a future that completes once
+  they are on disk. Every line queued while the previous ``fsync`` ran shares
+  the next one (group commit): 1,000 responses arriving together cost a few
+  dozen ``fsync`` calls, not 1,000, and none of them is counted as received
+  before it is durable.
+* :meth:`Writer.replace` replaces a whole file atomically (temp file in the
+  same folder, then ``os.replace``). With ``durable=False`` (checkpoints that
+  can be derived again) there is no ``fsync``: after a crash the file is old
+  or new, and a stale one is redone from its inputs. With ``durable=True``
+  (outputs a plan will call complete) the file is fsynced before the rename.
+
+Writes to one path keep their order; the last one wins. :meth:`drain` waits
+until everything queued so far is done; an error in the thread is raised
+there (and by the next call), never lost.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import deque
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+
+from orchestrator.recorder.atomic import atomic_write
+
+_APPEND_BATCH = 4096  # lines per write() call at most
+
+
+@dataclass
+class _Append:
+    path: Path
+    data: bytes
+    done: Future[None] = field(default_factory=Future)
+
+
+@dataclass
+class _Replace:
+    path: Path
+    data: bytes
+    durable: bool
+
+
+@dataclass
+class _Remove:
+    path: Path
+
+
+@dataclass
+class _Barrier:
+    done: Future[None] = field(default_factory=Future)
+
+
+_Op = _Append | _Replace | _Remove | _Barrier
+
+
+class Writer:
+    """The writer thread (use as a context manager; leaving it drains and stops)."""
+
+    def __init__(self) -> None:
+        self._ops: deque[_Op] = deque()
+        self._wake = threading.Condition(threading.Lock())
+        self._open = False
+        self._error: BaseException | None = None
+        self._thread: threading.Thread | None = None
+        self._fds: dict[Path, int] = {}
+        self.fsyncs = 0
+        self.replaced = 0
+        self.appended = 0
+
+    # --- life cycle ---------------------------------------------------------------
+
+    def __enter__(self) -> Writer:
+        self._open = True
+        self._thread = threading.Thread(target=self._run, name="orchestrate-writer", daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        try:
+            self.drain()
+        finally:
+            with self._wake:
+                self._open = False
+                self._wake.notify_all()
+            if self._thread is not None:
+                self._thread.join()
+            for fd in self._fds.values():
+                os.close(fd)
+            self._fds.clear()
+
+    # --- the calls (any thread) -----------------------------------------------------
+
+    def append(self, path: Path, data: bytes) -> Future[None]:
+        """Append ``data`` (whole lines) to ``path``; the future completes once it is fsynced."""
+        op = _Append(path, data)
+        self._put(op)
+        return op.done
+
+    def replace(self, path: Path, data: bytes, *, durable: bool = False) -> None:
+        """Replace ``path`` with ``data`` atomically, in the background."""
+        self._put(_Replace(path, data, durable))
+
+    def remove(self, path: Path) -> None:
+        """Remove ``path`` (if it exists) after the writes queued before this call."""
+        self._put(_Remove(path))
+
+    def drain(self) -> None:
+        """Block until every write queued before this call is done; raise the thread's error."""
+        if not self._open:
+            self._raise_error()
+            return
+        barrier = _Barrier()
+        self._put(barrier)
+        barrier.done.result()
+        self._raise_error()
+
+    def _put(self, op: _Op) -> None:
+        self._raise_error()
+        with self._wake:
+            if not self._open:
+                raise RuntimeError("the writer is not running (use it as a context manager)")
+            self._ops.append(op)
+            self._wake.notify()
+
+    def _raise_error(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    # --- the thread -------------------------------------------------------------------
+
+    def _run(self) -> None:
+        while True:
+            with self._wake:
+                while self._open and not self._ops:
+                    self._wake.wait()
+                if not self._ops:
+                    return
+                ops = list(self._ops)
+                self._ops.clear()
+            self._do(ops)
+
+    def _do(self, ops: list[_Op]) -> None:
+        """Appends first (one write and one fsync per journal), then replacements, then barriers."""
+        appends = [op for op in ops if isinstance(op, _Append)]
+        try:
+            self._commit(appends)
+            latest: dict[Path, _Replace | _Remove] = {}
+            for op in ops:
+                if isinstance(op, _Replace | _Remove):
+                    latest.pop(op.path, None)
+                    latest[op.path] = op  # the last change to a path wins; order otherwise kept
+            for change in latest.values():
+                self._apply(change)
+        except BaseException as exc:  # reported to whoever waits next; the run must not go on silently
+            self._error = exc
+            for op in appends:
+                if not op.done.done():
+                    op.done.set_exception(exc)
+        for op in ops:
+            if isinstance(op, _Barrier):
+                op.done.set_result(None)
+
+    def _apply(self, op: _Replace | _Remove) -> None:
+        if isinstance(op, _Remove):
+            op.path.unlink(missing_ok=True)
+            return
+        op.path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(op.path, op.data, fsync=op.durable)
+        self.replaced += 1
+        self.fsyncs += 2 if op.durable else 0
+
+    def _commit(self, appends: list[_Append]) -> None:
+        by_path: dict[Path, list[_Append]] = {}
+        for op in appends:
+            by_path.setdefault(op.path, []).append(op)
+        for path, group in by_path.items():
+            fd = self._fd(path)
+            for start in range(0, len(group), _APPEND_BATCH):
+                view = memoryview(b"".join(op.data for op in group[start : start + _APPEND_BATCH]))
+                while view:  # a large write may be partial
+                    view = view[os.write(fd, view) :]
+            os.fsync(fd)
+            self.fsyncs += 1
+            self.appended += len(group)
+            for op in group:
+                op.done.set_result(None)
+
+    def _fd(self, path: Path) -> int:
+        fd = self._fds.get(path)
+        if fd is None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+            size = os.fstat(fd).st_size
+            if size and os.pread(fd, 1, size - 1) != b"\n":  # a crash cut the last line: end it
+                os.write(fd, b"\n")
+            self._fds[path] = fd
+        return fd
