@@ -285,9 +285,20 @@ class _BatchRun:
         try:
             return await self.api.retrieve_batch(sub.batch_id)
         except ProviderError as exc:
-            if isinstance(exc, FatalProviderError | ConnectionFailed):
-                self.report.fatal = exc
+            await self.api_failed(sub, exc)
             return None
+
+    async def api_failed(self, sub: Submission, exc: ProviderError) -> None:
+        """A poll or a results download failed: gone (404), fatal, or try again at the next poll."""
+        if exc.status == 404:  # deleted, or its results are past their 29 days: nothing will come
+            self.open.remove(sub)
+            await asyncio.to_thread(self.journal.abandon, sub, f"the API no longer has batch {sub.batch_id}")
+            for r in sub.requests:
+                if (job := self.live(r)) is not None:
+                    await self.finish(job, "errored", f"batch {sub.batch_id} is gone ({exc.message}); "
+                                      "a rerun submits the row again")
+        elif isinstance(exc, FatalProviderError | ConnectionFailed):
+            self.report.fatal = exc
 
     async def sleep(self, seconds: float) -> bool:
         """Wait ``seconds``; True when ``stop`` was set (now or during the wait)."""
@@ -310,8 +321,7 @@ class _BatchRun:
         try:
             await self.collect(sub, info)
         except ProviderError as exc:
-            if isinstance(exc, FatalProviderError | ConnectionFailed):
-                self.report.fatal = exc
+            await self.api_failed(sub, exc)
             return
         self.open.remove(sub)
 

@@ -129,3 +129,23 @@ def test_the_attempt_budget_stops_a_row_that_keeps_failing(start_sim: Start, tmp
     changed = [replace(jobs[0], fingerprint="the rules changed")]
     fresh, _, _ = run(changed, sim.url, tmp_path, repair_attempts=0, max_attempts=3)
     assert fresh.states == {key: "invalid"} and sim.batch_counts()["batches_created"] == 5
+
+
+def test_a_batch_the_api_no_longer_has_is_abandoned_and_its_rows_resent(sim: SimServer, tmp_path: Path) -> None:
+    import time
+
+    import anthropic
+
+    jobs = make_jobs(["Quorum", "Backpressure"])
+    first, _, _ = run(jobs, sim.url, tmp_path, wait=False)
+    (batch_id,) = first.submitted
+    api = anthropic.Anthropic(api_key="sk-test", base_url=sim.url, max_retries=0)
+    while api.messages.batches.retrieve(batch_id).processing_status != "ended":
+        time.sleep(0.02)
+    api.messages.batches.delete(batch_id)
+    api.close()
+    gone, hooks, _ = run(jobs, sim.url, tmp_path)
+    assert set(gone.states.values()) == {"errored"} and "is gone" in gone.reasons[jobs[0].key]
+    assert journal_status(tmp_path)[0].submission.state == "abandoned"
+    again, _, _ = run(jobs, sim.url, tmp_path)
+    assert len(again.completed) == 2 and sim.batch_counts()["batches_created"] == 2
