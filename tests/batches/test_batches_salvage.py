@@ -144,7 +144,7 @@ def test_a_batch_the_api_no_longer_has_is_abandoned_and_its_rows_resent(sim: Sim
         time.sleep(0.02)
     api.messages.batches.delete(batch_id)
     api.close()
-    gone, hooks, _ = run(jobs, sim.url, tmp_path)
+    gone, _, _ = run(jobs, sim.url, tmp_path)
     assert set(gone.states.values()) == {"errored"} and "is gone" in gone.reasons[jobs[0].key]
     assert journal_status(tmp_path)[0].submission.state == "abandoned"
     again, _, _ = run(jobs, sim.url, tmp_path)
