@@ -4,7 +4,9 @@ A content block with ``cache_control`` ends a cacheable prefix (everything up
 to and including it). A prefix shorter than ``min_tokens`` is never cached and
 raises no error, as with the real API. The longest marked prefix already in the
 cache (same model, same text, not expired) is *read*; if the last marked prefix
-is longer, the extra part is *written*. A read refreshes the entry's lifetime.
+is longer, the extra part is *written*, and every marked prefix becomes an
+entry (a later request sharing only the first of them reads it). A read
+refreshes the entry's lifetime.
 
 As with the real API, a read also looks back up to :data:`LOOKBACK` blocks
 before each marked block for a prefix cached earlier: an agent's conversation
@@ -93,7 +95,7 @@ class PromptCache:
         if commit:
             if len(self._expiry) > 10_000:
                 self._expiry = {k: t for k, t in self._expiry.items() if t > now}
-            for p in (last, hit):
+            for p in (*points, hit):  # every marked prefix is an entry of its own, as in the API
                 if p is None:
                     continue
                 ttl = _TTL_1H if p.ttl == "1h" else self._ttl_5m
