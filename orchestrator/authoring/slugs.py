@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Container
 from pathlib import PurePosixPath
 
 MAX_SLUG = 80
@@ -39,9 +39,9 @@ def filename_key(filename: str) -> str:
     return PurePosixPath(filename.replace("\\", "/")).as_posix().casefold()
 
 
-def unique_filename(title: str, taken: Iterable[str], suffix: str = ".md") -> str:
+def unique_filename(title: str, taken: Container[str], suffix: str = ".md") -> str:
     """``slug(title) + suffix``, numbered when that name is taken (``taken`` as :func:`filename_key`)."""
-    used = set(taken)
+    used = taken
     base = slug(title)
     name = f"{base}{suffix}"
     number = 2

@@ -114,10 +114,12 @@ def add_cmd(plan: Path, titles: tuple[str, ...], phase: int, source: Path | None
             click.echo(f"  {line}")
         click.echo("dry run: nothing was written")
         return EXIT_OK
-    return _append(plan, specs, table, options, wait)
+    return _append(plan, parsed, specs, table, options, wait)
 
 
-def _append(plan: Path, specs: list[RowSpec], table: ModelTable, options: AddOptions, wait: bool) -> int:
+def _append(
+    plan: Path, parsed: Plan, specs: list[RowSpec], table: ModelTable, options: AddOptions, wait: bool
+) -> int:
     latest: list[list[PlannedRow]] = []
 
     def compute(fresh: Plan) -> RowAddition:
@@ -125,7 +127,7 @@ def _append(plan: Path, specs: list[RowSpec], table: ModelTable, options: AddOpt
         latest.append(planned)
         return addition
 
-    done = append_rows(plan, compute, wait=wait)
+    done = append_rows(plan, compute, wait=wait, known=parsed)
     _print_rows(latest[-1], "added")
     extra = []
     if done.insertion.new_phase:

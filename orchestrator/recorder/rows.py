@@ -70,17 +70,20 @@ class Appended:
     written: Written = field(default_factory=Written)
 
 
-def append_rows(plan_path: Path | str, compute: Callable[[Plan], RowAddition], *, wait: bool = False) -> Appended:
+def append_rows(
+    plan_path: Path | str, compute: Callable[[Plan], RowAddition], *, wait: bool = False, known: Plan | None = None
+) -> Appended:
     """Append ``compute(plan)``'s rows to the plan on disk, under its lock.
 
     ``compute`` runs on the plan as read fresh (again if it changed under
-    us) and may raise to refuse; nothing is written then.
+    us) and may raise to refuse; nothing is written then. ``known``, a plan
+    the caller already parsed, is reused when the file still holds its text.
     """
     path = real_path(plan_path)
     done: list[tuple[RowAddition, Insertion]] = []
 
     def change(text: str | None) -> str:
-        plan = parse_plan(text or "", path)
+        plan = known if known is not None and known.text == text else parse_plan(text or "", path)
         addition = compute(plan)
         insertion = add_rows_text(text or "", plan, addition)
         done.append((addition, insertion))
@@ -142,8 +145,16 @@ def _aligned_columns(lines: list[str], table: TableLines, count: int) -> dict[in
     """
     if not table.body:
         return {}
-    widths = {i: w for i in range(count) if (w := aligned_width(lines, table, i)) is not None}
-    return widths if len([i for i in widths if i < count - 1]) == count - 1 else {}
+    cells = {i: split_cells(lines[i]) for i in table.content}  # each line split once, not once per column
+    widths: dict[int, int] = {}
+    for column in range(count):
+        spans = {i: found[column] if column < len(found) else None for i, found in cells.items()}
+        width = aligned_width(lines, table, column, spans)
+        if width is None and column < count - 1:
+            return {}  # a compact column: the table is compact (most tables stop here, at the first column)
+        if width is not None:
+            widths[column] = width
+    return widths
 
 
 def _cell(text: str) -> str:
