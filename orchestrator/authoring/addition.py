@@ -56,6 +56,7 @@ class AddOptions:
     phase: int
     model: str | None = None  # --model
     classified: Mapping[int, Classified] = field(default_factory=dict)  # by spec index
+    undecided_ok: bool = False  # a preview before --classify: a row without a model yet is no problem
 
 
 def plan_addition(
@@ -135,6 +136,8 @@ def _model(
     answer = options.classified.get(index)
     if answer is not None and not choice.certain:
         return answer.model, f"--classify: {answer.reason}", ""
+    if choice.model is None and options.undecided_ok:
+        return "", "undecided", ""
     if choice.model is None:
         problems.append(Problem(spec.origin, None, f"no model for '{spec.title[:60]}': {choice.describe()}",
                                 "add `- Default: haiku for ...` to Model Selection Rules, or pass --model"))

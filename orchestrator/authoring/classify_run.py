@@ -21,24 +21,22 @@ from orchestrator.authoring.classify import OUTPUT_TOKENS, Question, allowed_mod
 from orchestrator.authoring.sources import RowSpec
 from orchestrator.dispatch.events import DispatchEvent
 from orchestrator.dispatch.jobs import DispatchReport, DispatchSettings, Job, JobOutcome, Verdict
-from orchestrator.errors import EXIT_FAILED, BadInputError, ConfirmationRequired, OrchestratorError
+from orchestrator.errors import BadInputError, ConfirmationRequired, NotConfirmed
 from orchestrator.models import ModelInfo, ModelTable, Usage
 from orchestrator.plan.model import Plan
 from orchestrator.plan.model_rules import compile_model_rules
 from orchestrator.providers.base import CallResult, Provider, Turn
 
 
-class Declined(OrchestratorError):
-    """The estimate was declined: nothing was asked, nothing written (exit 1)."""
-
-    exit_code = EXIT_FAILED
-
-
 def classify_rows(
     plan: Plan, specs: list[RowSpec], planned: list[PlannedRow], table: ModelTable, model: str,
-    provider: str | None, *, yes: bool, interactive: bool, ask: Callable[[str], bool] | None = None,
+    provider: str | None, *, yes: bool, interactive: bool, ask: Callable[[str], bool],
 ) -> dict[int, Classified]:
-    """Answers by spec index for the rows the compiled rules cannot decide."""
+    """Answers by spec index for the rows the compiled rules cannot decide.
+
+    ``ask`` puts the ``[y/N]`` question (it may raise to decline); it is only
+    called with ``interactive`` and without ``yes``.
+    """
     info = table.get(model)
     if info is None:
         raise BadInputError(f"unknown model {model!r} for --classify",
@@ -57,14 +55,10 @@ def classify_rows(
         if not interactive:
             raise ConfirmationRequired("--classify spends money and was not confirmed: nothing was asked or written",
                                        hint="review the estimate above, then pass --yes")
-        if not (ask or _ask)("Proceed with classifying?"):
-            raise Declined("Cancelled: nothing was asked and nothing was written")
+        if not ask("Proceed with classifying?"):
+            raise NotConfirmed("not confirmed: nothing was asked or written", hint="pass --yes to classify")
     report = asyncio.run(_dispatch(asked, info, create_provider(name), allowed, table))
     return _results(asked, report, allowed, table)
-
-
-def _ask(question: str) -> bool:
-    return click.confirm(question, default=False)
 
 
 def estimate_text(asked: Sequence[Question], info: ModelInfo, table: ModelTable, provider: str) -> str:

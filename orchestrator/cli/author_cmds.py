@@ -100,7 +100,10 @@ def add_cmd(plan: Path, titles: tuple[str, ...], phase: int, source: Path | None
     table = load_model_table(parsed.base_dir)
     if model is not None and table.get(model) is None:
         raise BadInputError(f"unknown model {model!r}", hint=f"use one of: {', '.join(sorted(table.models))}")
-    options = AddOptions(phase, model)
+    if model is not None and classify_model is not None:
+        raise BadInputError("--classify and --model together: --model gives every row its model, nothing to ask",
+                            hint="pass one of them")
+    options = AddOptions(phase, model, undecided_ok=classify_model is not None)
     addition, planned = plan_addition(parsed, specs, table, options)  # every problem, before any spending
     if classify_model is not None:
         options = AddOptions(phase, model, _classify(parsed, specs, planned, table, classify_model, provider, yes))
@@ -185,6 +188,11 @@ def _print_uncompiled(plan: Plan, table: ModelTable) -> None:
 def _classify(plan: Plan, specs: list[RowSpec], planned: list[PlannedRow], table: ModelTable, model: str,
               provider: str | None, yes: bool) -> dict[int, Classified]:
     from orchestrator.authoring.classify_run import classify_rows
+    from orchestrator.cli.terminal import ask_yes_no
+
+    def ask(question: str) -> bool:
+        return ask_yes_no(question, consequence="nothing was asked or written",
+                          hint="review the estimate above, then pass --yes to classify without asking")
 
     return classify_rows(plan, specs, planned, table, model, provider, yes=yes,
-                         interactive=stdin_is_terminal())
+                         interactive=stdin_is_terminal(), ask=ask)

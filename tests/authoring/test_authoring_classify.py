@@ -56,8 +56,8 @@ def test_classify_without_confirmation_asks_nothing_and_writes_nothing(plan: Pat
     monkeypatch.setattr("orchestrator.cli.author_cmds.stdin_is_terminal", lambda: True)
     result = orchestrate("add", str(plan), "--phase", "2", DOUBTFUL, "--classify", "haiku", "--provider", "sim",
                          input="n\n")
-    assert result.code == 1 and "Cancelled: nothing was asked and nothing was written" in result.err
-    assert "Proceed with classifying? [y/N]" in result.out
+    assert result.code == 2 and "not confirmed: nothing was asked or written" in result.err
+    assert "Proceed with classifying? [y/N]" in result.out and "answered" not in result.out
     assert plan.read_bytes() == before
 
 
@@ -67,3 +67,22 @@ def test_classify_has_nothing_to_ask_when_the_rules_decide(tmp_path: Path) -> No
     assert result.code == 0, result.err
     assert "the compiled rules decide every row" in result.out
     assert read_plan(plan).find_row("10") is not None
+
+
+def test_without_a_default_only_classify_or_model_can_decide(tmp_path: Path) -> None:
+    plan = copy_examples(tmp_path) / "glossary.md"
+    text = plan.read_text().replace("- Default: haiku for a single glossary term\n",
+                                    "- Use opus when the topic is legally sensitive\n")
+    plan.write_text(text)
+    before = plan.read_bytes()
+    refused = orchestrate("add", str(plan), "--phase", "1", "Data Retention")
+    assert refused.code == 2 and "no model for 'Data Retention'" in refused.err
+    assert "add `- Default: haiku for ...`" in refused.err and plan.read_bytes() == before
+    both = orchestrate("add", str(plan), "--phase", "1", "Data Retention", "--model", "haiku", "--classify", "haiku")
+    assert both.code == 2 and "--classify and --model together" in both.err
+    result = orchestrate("add", str(plan), "--phase", "1", "Data Retention", "Raft vs Paxos", "--classify", "haiku",
+                         "--provider", "sim", "--yes")
+    assert result.code == 0, result.err
+    assert "1 row(s) the compiled rules cannot decide" in result.out  # "vs" is decided by the compiled rule
+    row = read_plan(plan).find_row("10")
+    assert row is not None and row.model in ("opus", "sonnet")  # the models the rules name
