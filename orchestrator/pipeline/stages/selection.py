@@ -39,6 +39,7 @@ from orchestrator.pipeline.store.usage import UsageBook
 from orchestrator.plan.model import Row
 from orchestrator.prompts import RowRequest, repair_message
 from orchestrator.providers.base import CallRequest, Turn
+from orchestrator.providers.claude_code.request import agent_metadata
 
 ResponseUse = Literal["none", "ok", "unjudged", "resume", "retry"]
 
@@ -53,6 +54,8 @@ class WorkItem:
     request: RowRequest
     history: tuple[Turn, ...] = ()
     target: Path | None = None  # the output file (None only in estimates)
+    #: what an agent runtime needs (``claude-code``: prompt, paths, working folder)
+    agent: dict[str, str] = field(default_factory=dict)
 
     @property
     def request_key(self) -> str:
@@ -71,7 +74,7 @@ class WorkItem:
             shared=self.request.shared,
             turns=(Turn("user", self.request.row),),
             max_tokens=self.model.max_output_tokens,
-            metadata={"item": self.key, "row": self.row.id, **where},
+            metadata={**self.agent, "item": self.key, "row": self.row.id, **where},
         )
 
     def job(self) -> Job:
@@ -190,7 +193,11 @@ def process_work(ctx: Context, judge: Judge | None = None) -> Work:
             continue
         history = resume_history(state) if use == "resume" else ()
         target = judge.target(state.raw) if judge is not None and state.raw is not None else None
-        work.dispatch.append(WorkItem(files, row, model, request_from_prompt(state.prompt_meta), history, target))
+        plan = ctx.plan
+        agent = agent_metadata(plan, row, files.id) if plan.format_reference and plan.output_directory else {}
+        work.dispatch.append(
+            WorkItem(files, row, model, request_from_prompt(state.prompt_meta), history, target, agent)
+        )
     return work
 
 
