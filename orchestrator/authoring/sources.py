@@ -133,7 +133,7 @@ def _csv(text: str, name: str, delimiter: str) -> list[RowSpec]:
     header = next(rows, None)
     if header is None:
         raise BadInputError("the file is empty", path=name, hint="the first line names the columns: title,...")
-    headers = header[1]
+    headers = [cell_text(h) for h in header[1]]  # a header becomes a table cell too
     keys = _header_keys(headers, name)
     specs: list[RowSpec] = []
     for line, cells in rows:
@@ -176,9 +176,10 @@ def _jsonl(text: str, name: str) -> list[RowSpec]:
         if not isinstance(record, dict):
             raise BadInputError("line is not a JSON object", path=name, line=number,
                                 hint='write one object a line, e.g. {"title": "Quorum"}')
-        headers = [str(k) for k in record]
+        names = [str(k) for k in record]
+        headers = [cell_text(k) for k in names]  # a key becomes a table header cell
         keys = _header_keys(headers, where)
-        values = {k: (h, _scalar(record[h], where, h)) for k, h in zip(keys, headers, strict=True)}
+        values = {k: (h, _scalar(record[n], where, h)) for k, h, n in zip(keys, headers, names, strict=True)}
         specs.append(_spec(values, where))
     return specs
 

@@ -250,3 +250,14 @@ def test_check_json_still_lists_no_warnings_after_adding_by_the_rules(plans: Pat
     _add(plan, "--phase", "2", "Raft vs Paxos", "Raft")
     data = json.loads(orchestrate("check", str(plan), "--json").out)
     assert data["ok"] and data["warnings"] == []
+
+
+def test_hostile_extra_columns_stay_one_cell_each(plans: Path, tmp_path: Path) -> None:
+    plan = plans / "glossary.md"
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text('{"title": "Raft", "Note | x\\n## Phase 7": "a | b\\r\\nc"}\n')
+    before, after, _ = _add(plan, "--phase", "5", "--from", str(rows))
+    row = read_plan(plan).find_row("10")
+    assert row is not None and row.cells["Note | x ## Phase 7"] == "a | b  c"
+    assert [p.number for p in read_plan(plan).phases] == [1, 2, 5]
+    assert all(line.count(b"\n") == 1 for line in inserted_lines(before, after))

@@ -41,6 +41,8 @@ def test_sources_tsv_bom_and_jsonl_values(tmp_path: Path) -> None:
     assert read_source(tsv) == [RowSpec("Raft", f"{tsv}:2", extras=(("Depth", "deep"),))]
     specs = parse_source('{"title": "Raft", "Level": 3, "Hot": true, "filename": null}\n', "<stdin>", "auto")
     assert specs == [RowSpec("Raft", "<stdin>:1", extras=(("Level", "3"), ("Hot", "true")))]
+    hostile = parse_source('{"title": "Raft", "Lev\\nel | x": "a\\nb"}\n', "<stdin>", "jsonl")
+    assert hostile[0].extras == (("Lev el | x", "a b"),)  # one line each; the writer escapes the pipe
     with pytest.raises(BadInputError, match="holds a list, not text"):
         parse_source('{"title": ["a"]}\n', "x.jsonl", "jsonl")
     with pytest.raises(BadInputError) as caught:
