@@ -63,7 +63,7 @@ class Context:
 
     def items(self) -> list[ItemFiles]:
         """The batch's items (those ACQUIRE created), in row order."""
-        return [ItemFiles(i, self.batch.item_dir(i)) for i in self.batch.item_ids()]
+        return [ItemFiles(i, self.batch.item_dir(i)) for i in self.store.item_ids(self.batch)]
 
     def room(self, done: int) -> bool:
         """Whether ``--limit`` lets a stage (re)do one more item after ``done``."""

@@ -13,9 +13,12 @@ otherwise (a fatal provider error included), 130 after Ctrl-C.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+import os
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from orchestrator.batches.control import in_flight, progress_text
+from orchestrator.batches.jobs import BatchProgress, BatchRunSettings
 from orchestrator.dispatch.jobs import DispatchSettings
 from orchestrator.dispatch.signals import stop_on_signals
 from orchestrator.errors import EXIT_FAILED, EXIT_OK, BadInputError, ConfirmationRequired
@@ -53,7 +56,7 @@ def _finish(sess: Session, results: list[StageResult], output: Path | None) -> i
             }
         )
     else:
-        items = len(ctx.batch.item_ids())
+        items = len(ctx.store.item_ids(ctx.batch))
         bad = {i for r in results for i, _ in (*r.blocked, *r.failed)}
         sess.say()
         sess.say(
@@ -79,7 +82,7 @@ def run_simple(sess: Session, stage: str) -> int:
             f"batch {ctx.batch.id!r} has no items yet",
             hint=f"run `orchestrate acquire` first (e.g. {sess.rerun_command('acquire')})",
         )
-    with Recorder(ctx.batch.plan_path, wait=sess.opts.wait) as rec:
+    with sess.recorder() as rec, ctx.store.writing():
         if stage == "acquire":
             result = acquire(ctx)
         elif stage == "prepare":
@@ -141,7 +144,7 @@ def run_estimate(sess: Session) -> int:
     sends). Nothing is written: ``estimate.json`` keeps the estimate shown
     before the last PROCESS, which the report compares with what it spent.
     """
-    batch_only = bool(sess.ctx.batch.item_ids())
+    batch_only = bool(sess.ctx.store.item_ids(sess.ctx.batch))
     work = planned_work(sess.ctx, batch_only=batch_only)
     provider = optional_provider(sess.ctx.batch.settings.provider)
 
@@ -229,6 +232,12 @@ async def _process(sess: Session, rec: RowRecorder, book: UsageBook, state: RunS
     ctx = sess.ctx
     judge = sess.judge()
     work = select_work(ctx, judge, book)
+    batch = _batch_settings(sess) if resolve_provider_name(ctx.batch.settings.provider) == "anthropic-batch" else None
+    held = in_flight(ctx.batch.dir, [(w.key, w.request_key) for w in work.dispatch])
+    if held and batch is None:  # an online run must not pay again for what a batch still holds
+        why = "in a Message Batch still processing: collect it with --provider anthropic-batch (or cancel it)"
+        work.blocked += [(w.key, why) for w in work.dispatch if w.key in held]
+        work.dispatch = [w for w in work.dispatch if w.key not in held]
     head = (
         f"PROCESS: {len(work.dispatch)} to dispatch, {len(work.reuse)} response(s) already received, "
         f"{len(work.not_pending)} row(s) not pending"
@@ -242,10 +251,16 @@ async def _process(sess: Session, rec: RowRecorder, book: UsageBook, state: RunS
         return
     settings = ctx.batch.settings
     provider = create_provider(settings.provider)
+    if provider.runs_agents:
+        work.dispatch = [item.for_agent(ctx.plan) for item in work.dispatch]
     try:
-        state.estimate = await make_estimate(sess, work.dispatch, provider, len(work.reuse))
-        sess.say(estimate_text(state.estimate))
-        if not _confirm(sess):
+        new = [w for w in work.dispatch if w.key not in held]
+        if held:
+            sess.say(f"{len(held)} row(s) already submitted in Message Batches: collected, not sent again")
+        if new:
+            state.estimate = await make_estimate(sess, new, provider, len(work.reuse))
+            sess.say(estimate_text(state.estimate))
+        if new and not _confirm(sess):
             state.declined = True
             sess.say("Cancelled: nothing was dispatched.")
             return
@@ -262,17 +277,21 @@ async def _process(sess: Session, rec: RowRecorder, book: UsageBook, state: RunS
                 workers=sess.workers,
                 models=models,
                 total=len(work.dispatch),
-                estimated_tokens=state.estimate.tokens,
+                estimated_tokens=state.estimate.tokens if state.estimate else 0,
                 stream=sess.text_stream,
                 live=sess.term.live and not sess.opts.as_json,
             ) as progress,
         ):
             state.processed = await process(
-                ctx, work, provider, dispatch_settings, judge, rec, book, progress, record=record, stop=stop
+                ctx, work, provider, dispatch_settings, judge, rec, book, progress, record=record, stop=stop,
+                batch=batch, on_batch_progress=lambda p: _batch_line(sess, p),
             )
     finally:
         await provider.aclose()
     report = state.processed.report
+    if batch is not None and report.unfinished:
+        sess.say(f"{len(report.unfinished)} row(s) still in Message Batches: `{sess.rerun_command('process')}` "
+                 "collects them (`orchestrate batches status` shows their progress)")
     state.stages.append(
         StageResult(
             "process",
@@ -283,6 +302,31 @@ async def _process(sess: Session, rec: RowRecorder, book: UsageBook, state: RunS
             failed=[(o.key, o.error or "; ".join(o.failures)) for o in report.outcomes if not o.ok],
         )
     )
+
+
+#: Seconds before the first poll of a Message Batch (then x1.5, up to a minute); tests set it low.
+POLL_VARIABLE = "ORCHESTRATE_BATCH_POLL_S"
+
+
+def _batch_settings(sess: Session) -> BatchRunSettings:
+    """The Message Batches settings of this command (``--provider anthropic-batch``)."""
+    o, base = sess.opts, BatchRunSettings()
+    poll = float(os.environ.get(POLL_VARIABLE) or base.poll_initial_s)
+    return replace(
+        base,
+        wait=not o.no_wait,
+        repair_online=o.repair_online,
+        retry_exhausted=o.retry_exhausted,
+        max_attempts=o.max_attempts or base.max_attempts,
+        max_requests=o.batch_max_requests or base.max_requests,
+        max_bytes=o.batch_max_bytes or base.max_bytes,
+        poll_initial_s=poll,
+        poll_max_s=max(poll, min(base.poll_max_s, poll * 12)),
+    )
+
+
+def _batch_line(sess: Session, progress: BatchProgress) -> None:
+    print(progress_text(progress), file=sess.term.err, flush=True)
 
 
 def run_process(sess: Session, *, everything: bool) -> int:
@@ -296,7 +340,7 @@ def run_process(sess: Session, *, everything: bool) -> int:
     resolve_provider_name(ctx.batch.settings.provider)  # bad input before anything is written
     book = sess.book()
     state.calls_before = book.totals()[2]
-    with Recorder(ctx.batch.plan_path, wait=sess.opts.wait) as rec:
+    with sess.recorder() as rec, ctx.store.writing():
         if everything:
             for stage in (acquire, prepare):
                 state.stages.append(stage(ctx))

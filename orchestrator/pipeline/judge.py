@@ -9,7 +9,7 @@ as it would have been live.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -45,9 +45,13 @@ class Judge:
 
     compiled: CompiledPlan
     plan_dir: Path
+    _targets: dict[tuple[str, str], Path] = field(default_factory=dict, repr=False)
 
     def output_path(self, output_directory: str, filename: str) -> Path:
         """Where an item's output goes; refuses any path outside the Output Directory."""
+        known = self._targets.get((output_directory, filename))
+        if known is not None:
+            return known
         out_dir = (self.plan_dir / output_directory).resolve()
         target = (out_dir / filename).resolve()
         if not target.is_relative_to(out_dir) or target == out_dir:
@@ -55,6 +59,7 @@ class Judge:
                 f"output path {target} is outside the Output Directory {out_dir}",
                 hint="fix the row's Filename: a plain file name inside the folder",
             )
+        self._targets[(output_directory, filename)] = target
         return target
 
     def target(self, raw: dict[str, Any]) -> Path:

@@ -23,10 +23,12 @@ from orchestrator.pipeline.view.summary import shown
 from orchestrator.plan.check import load_checked_plan, require_phase
 from orchestrator.plan.parser import read_plan
 from orchestrator.providers.registry import resolve_provider_name
+from orchestrator.recorder import Recorder
 from orchestrator.validators import compile_plan
 
 DEFAULT_WORKERS = 5
 DEFAULT_REPAIR_ATTEMPTS = 2
+RECORD_EVERY_S = 30.0
 
 
 @dataclass
@@ -47,6 +49,13 @@ class Options:
     as_json: bool = False
     trust_plan: bool = False
     wait: bool = False
+    # --provider anthropic-batch (Message Batches): see orchestrator.batches.jobs.BatchRunSettings
+    no_wait: bool = False
+    repair_online: bool = False
+    max_attempts: int | None = None
+    retry_exhausted: bool = False
+    batch_max_requests: int | None = None
+    batch_max_bytes: int | None = None
 
 
 @dataclass
@@ -108,6 +117,23 @@ class Session:
         plan = read_plan(ctx.batch.plan_path)
         self.ctx = Context(ctx.batch, plan, ctx.models, ctx.limit, ctx.model_override, ctx.store)
         return self.ctx
+
+    def recorder(self) -> Recorder:
+        """The plan's recorder for this command (holds the plan's lock while open).
+
+        Statuses reach the plan every :data:`RECORD_EVERY_S` seconds and when
+        the command ends, never per row: each write re-reads and re-checks the
+        whole plan, CPU work that would compete with the event loop. A run
+        killed in between loses nothing: its responses are in the ledger, and
+        the rerun records them without a call.
+        """
+        plan = self.ctx.plan
+        return Recorder(
+            self.ctx.batch.plan_path,
+            wait=self.opts.wait,
+            debounce=RECORD_EVERY_S,
+            tracking_path=plan.tracking_file_path(),
+        )
 
     def judge(self) -> Judge:
         """The one judge of this command (the plan's rules compiled once)."""

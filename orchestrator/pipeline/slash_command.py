@@ -38,7 +38,9 @@ EXECUTION DIRECTIVE — you MUST:
 2. Confirm the stage is one of the stages above. If not, stop and say so.
 3. For `process` and `all` (they call the model and cost money): first run
    `orchestrate estimate` with the same arguments, leaving out the stage name
-   and `--yes`, `--max-cost` and `--repair-attempts` (estimate does not take
+   and `--yes`, `--max-cost` and `--repair-attempts`, and the Message Batches
+   options `--no-wait`, `--repair-online`, `--max-attempts`, `--retry-exhausted`,
+   `--batch-max-requests` and `--batch-max-bytes` (estimate does not take
    them), show the estimate to the user and ask "Proceed with processing? [y/N]".
    Only if the user answers yes, run `orchestrate $ARGUMENTS --yes`.
    Never add `--yes` without that answer.

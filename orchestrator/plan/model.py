@@ -135,9 +135,9 @@ class Plan:
         """Line ``line`` (1-based) as the parser saw it, or ``""`` past the end."""
         return self.lines[line - 1] if 0 < line <= len(self.lines) else ""
 
-    @property
+    @cached_property
     def base_dir(self) -> Path:
-        """The folder the plan's paths are relative to: the *real* file's folder.
+        """The folder the plan's paths are relative to: the *real* file's folder (resolved once).
 
         A plan reached through a symlink is read, written (by the recorder)
         and locked at its real path, so its relative paths resolve from there

@@ -90,6 +90,9 @@ class Provider(ABC):
     name: ClassVar[str]
     #: True when the provider bills at batch prices (informs cost estimates)
     batch_pricing: ClassVar[bool] = False
+    #: True when each call runs an agent that writes the row's file itself: its request then
+    #: carries the agent's task (see :func:`orchestrator.providers.claude_code.request.agent_metadata`)
+    runs_agents: ClassVar[bool] = False
 
     @classmethod
     def create(cls, env: Mapping[str, str], **options: Any) -> Self:

@@ -83,6 +83,7 @@ class Recorder:
         wait: bool = False,
         debounce: float = 0.2,
         wait_timeout: float | None = None,
+        tracking_path: Path | None = None,
     ) -> None:
         self.plan_path = real_path(plan_path)
         self.debounce = debounce
@@ -95,7 +96,7 @@ class Recorder:
         self._open = False
         self._thread: threading.Thread | None = None
         self._known: str | None = None
-        self._tracking_path: Path | None = None
+        self._tracking_path: Path | None = tracking_path  # None: found from the plan when first needed
         self._recorded: dict[Key, None] = {}
         self._skipped: dict[Key, str] = {}
         self._registered: dict[str, Path] = {}
@@ -227,11 +228,22 @@ class Recorder:
                 return
             done = False
             try:
+                # The tracking file first: a crash between the two writes then leaves an output
+                # registered whose row is still pending (the rerun records it), never a row
+                # complete that no later run would register.
+                # A broken tracking file still lets the statuses be written (then it is reported).
+                tracking_error: RecordError | None = None
+                if batch.entries:
+                    try:
+                        self._write_tracking(batch)
+                        batch.entries = {}
+                    except RecordError as error:
+                        tracking_error = error
                 if batch.statuses or batch.notes:
                     self._write_plan(batch)
                     batch.statuses, batch.notes = {}, {}
-                if batch.entries:
-                    self._write_tracking(batch)
+                if tracking_error is not None:
+                    raise tracking_error
                 done = True
             finally:
                 if not done:

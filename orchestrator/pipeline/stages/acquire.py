@@ -70,7 +70,7 @@ def raw_inputs(plan: Plan, row: Row, reference: str) -> dict[str, Any]:
 
 def candidate_rows(ctx: Context) -> list[Row]:
     """Rows in scope: pending ones and those already in the batch, in table order."""
-    existing = set(ctx.batch.item_ids())
+    existing = set(ctx.store.item_ids(ctx.batch))
     return [r for r in ctx.phase().rows if r.is_pending or item_id(r.id) in existing]
 
 

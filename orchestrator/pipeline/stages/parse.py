@@ -11,6 +11,7 @@ row pending with a Run Notes line saying why.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -52,14 +53,22 @@ class ParseOutcome:
     failures: list[str] = field(default_factory=list)
 
 
-def write_output(store: ItemStore, path: Path, content: str) -> None:
-    """The output file, atomically and fsynced (by the writer thread when one runs)."""
+def write_output(store: ItemStore, path: Path, content: str, then: Callable[[], None]) -> None:
+    """The output file, atomically and fsynced; ``then`` (recording the row) runs once it is on disk."""
     data = content.encode("utf-8")
     if store.writer is not None:
-        store.writer.replace(path, data, durable=True)
+        store.writer.replace(path, data, durable=True, then=then)
         return
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(path, data)
+    then()
+
+
+def record_complete(recorder: RowRecorder, row: Row, entry: TrackingEntry) -> None:
+    """Register the output, mark its row complete and clear its Run Notes line."""
+    recorder.register(entry)
+    recorder.set_status(row.phase, row.id, row.filename, "complete")
+    recorder.note(row.phase, row.id, row.filename, None)
 
 
 def parse_item(
@@ -84,24 +93,20 @@ def parse_item(
     outcome = ParseOutcome(state.id, verdict.ok, failures=list(verdict.failures))
     pending = row is not None and row.is_pending
     if pending and row is not None and verdict.ok and verdict.content is not None:
-        write_output(store, out_path, verdict.content)
-        outcome.written = out_path
         usage, cost, _ = book.for_key(state.id)
-        recorder.register(
-            TrackingEntry(
-                path=out_path,
-                title=row.title,
-                phase=row.phase,
-                row=row.id,
-                model=str(meta.get("model_id", row.model)),
-                sha256=sha256_text(verdict.content),
-                validated_at=datetime.now(UTC),
-                tokens=usage.total,
-                cost_usd=round(cost, 6),
-            )
+        entry = TrackingEntry(
+            path=out_path,
+            title=row.title,
+            phase=row.phase,
+            row=row.id,
+            model=str(meta.get("model_id", row.model)),
+            sha256=sha256_text(verdict.content),
+            validated_at=datetime.now(UTC),
+            tokens=usage.total,
+            cost_usd=round(cost, 6),
         )
-        recorder.set_status(row.phase, row.id, row.filename, "complete")
-        recorder.note(row.phase, row.id, row.filename, None)
+        write_output(store, out_path, verdict.content, lambda: record_complete(recorder, row, entry))
+        outcome.written = out_path
     elif pending and row is not None:
         recorder.note(row.phase, row.id, row.filename, "; ".join(verdict.failures) or "invalid output")
     parsed: dict[str, Any] = {
@@ -186,7 +191,7 @@ def write_results(ctx: Context) -> Path:
     """
     rows = ctx.rows_by_item()
     items: list[dict[str, Any]] = []
-    for files in ctx.batch.item_ids():
+    for files in ctx.store.item_ids(ctx.batch):
         state = ctx.store.load(ItemFiles(files, ctx.batch.item_dir(files)))
         row = rows.get(files)
         items.append(

@@ -16,8 +16,11 @@ finished.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from orchestrator.batches.dispatch import dispatch_batches
+from orchestrator.batches.jobs import BatchProgress, BatchRunSettings
 from orchestrator.dispatch.engine import dispatch
 from orchestrator.dispatch.jobs import DispatchReport, DispatchSettings, JobOutcome
 from orchestrator.dispatch.ledger import Ledger
@@ -28,7 +31,7 @@ from orchestrator.pipeline.stages.process_hooks import BatchHooks, ProgressSink,
 from orchestrator.pipeline.stages.selection import Work, WorkItem, process_work, recover_responses
 from orchestrator.pipeline.store.checkpoints import RESPONSE_META
 from orchestrator.pipeline.store.usage import UsageBook
-from orchestrator.pipeline.store.writer import Writer
+from orchestrator.providers.anthropic_batch import AnthropicBatchProvider
 from orchestrator.providers.base import Provider
 
 
@@ -76,8 +79,15 @@ async def process(
     *,
     record: bool,
     stop: asyncio.Event | None = None,
+    batch: BatchRunSettings | None = None,
+    on_batch_progress: Callable[[BatchProgress], None] | None = None,
 ) -> ProcessResult:
-    """Dispatch ``work.dispatch`` (from :func:`select_work`); see the module docstring."""
+    """Dispatch ``work.dispatch`` (from :func:`select_work`); see the module docstring.
+
+    With the ``anthropic-batch`` provider the same jobs and hooks go through
+    Message Batches (:func:`orchestrator.batches.dispatch.dispatch_batches`,
+    configured by ``batch``) instead of the online dispatcher.
+    """
     items = {w.key: w for w in work.dispatch}
     parsed_ok: list[str] = []
     recorded: list[str] = []
@@ -95,12 +105,14 @@ async def process(
             recorder.note(row.phase, row.id, row.filename, reason)
 
     hooks = BatchHooks(items, judge, ctx.store, book, progress, on_done)
-    with Writer() as writer:
-        ctx.store.writer = writer
+    with ctx.store.writing() as writer:
         ledger = Ledger(ctx.batch.ledger_path, writer=writer)
-        try:
-            jobs = [w.job() for w in work.dispatch]
+        jobs = [w.job() for w in work.dispatch]
+        if isinstance(provider, AnthropicBatchProvider):
+            report = await dispatch_batches(
+                jobs, provider, hooks, settings, batch_dir=ctx.batch.dir, batch=batch or BatchRunSettings(),
+                ledger=ledger, stop=stop, on_progress=on_batch_progress,
+            )
+        else:
             report = await dispatch(jobs, provider, hooks, settings, ledger=ledger, stop=stop)
-        finally:
-            ctx.store.writer = None
     return ProcessResult(work, report, parsed_ok, recorded, hooks.judgements, ledger.appended)

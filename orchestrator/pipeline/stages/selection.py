@@ -11,7 +11,7 @@ because rerunning failures is what the user asked for.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -36,10 +36,9 @@ from orchestrator.pipeline.store.checkpoints import (
     sha256_text,
 )
 from orchestrator.pipeline.store.usage import UsageBook
-from orchestrator.plan.model import Row
+from orchestrator.plan.model import Plan, Row
 from orchestrator.prompts import RowRequest, repair_message
 from orchestrator.providers.base import CallRequest, Turn
-from orchestrator.providers.claude_code.request import agent_metadata
 
 ResponseUse = Literal["none", "ok", "unjudged", "resume", "retry"]
 
@@ -76,6 +75,12 @@ class WorkItem:
             max_tokens=self.model.max_output_tokens,
             metadata={**self.agent, "item": self.key, "row": self.row.id, **where},
         )
+
+    def for_agent(self, plan: Plan) -> WorkItem:
+        """This item with the task an agent runtime needs (prompt, paths, working folder)."""
+        from orchestrator.providers.claude_code.request import agent_metadata  # only for agent providers
+
+        return replace(self, agent=agent_metadata(plan, self.row, self.key))
 
     def job(self) -> Job:
         return Job(self.key, self.row.id, self.model, self.call_request(), self.history, request_key=self.request_key)
@@ -193,11 +198,7 @@ def process_work(ctx: Context, judge: Judge | None = None) -> Work:
             continue
         history = resume_history(state) if use == "resume" else ()
         target = judge.target(state.raw) if judge is not None and state.raw is not None else None
-        plan = ctx.plan
-        agent = agent_metadata(plan, row, files.id) if plan.format_reference and plan.output_directory else {}
-        work.dispatch.append(
-            WorkItem(files, row, model, request_from_prompt(state.prompt_meta), history, target, agent)
-        )
+        work.dispatch.append(WorkItem(files, row, model, request_from_prompt(state.prompt_meta), history, target))
     return work
 
 
@@ -210,7 +211,7 @@ def planned_work(ctx: Context, *, batch_only: bool = False) -> Work:
     """
     work = Work()
     reference = reference_text(ctx.plan)
-    existing = set(ctx.batch.item_ids())
+    existing = set(ctx.store.item_ids(ctx.batch))
     for row in candidate_rows(ctx):
         files = ItemFiles(item_id(row.id), ctx.batch.item_dir(item_id(row.id)))
         if batch_only and files.id not in existing:

@@ -92,7 +92,7 @@ class Batch:
         if not self.dir.is_dir():
             return []
         found = [p.name for p in self.dir.iterdir() if p.is_dir() and p.name.startswith("item-")]
-        return sorted(found, key=_item_sort_key)
+        return sorted(found, key=item_sort_key)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -115,7 +115,7 @@ def _relative(path: Path, start: Path) -> str:
     return Path(os.path.relpath(path, start)).as_posix()
 
 
-def _item_sort_key(name: str) -> tuple[int, int, str]:
+def item_sort_key(name: str) -> tuple[int, int, str]:
     tail = name.removeprefix("item-")
     return (0, int(tail), "") if tail.isdigit() else (1, 0, tail)
 

@@ -17,10 +17,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from orchestrator.pipeline.store.batch import Batch, item_sort_key
 from orchestrator.pipeline.store.shapes import checked, load_json, read_checkpoint_text
 from orchestrator.pipeline.store.writer import Writer
 from orchestrator.recorder.atomic import atomic_write
@@ -232,7 +235,8 @@ _FIELDS = {
 
 
 def encode_json(data: dict[str, Any]) -> bytes:
-    return (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    """A checkpoint as one line of JSON (the C encoder: ``indent`` would use the pure-Python one)."""
+    return (json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
 
 
 @dataclass
@@ -249,6 +253,16 @@ class ItemStore:
 
     writer: Writer | None = None
     _cache: dict[str, ItemState] = field(default_factory=dict)
+    _on_disk: list[str] | None = None  # item folders found when first asked
+    _created: dict[str, None] = field(default_factory=dict)  # items this command wrote first
+
+    def item_ids(self, batch: Batch) -> list[str]:
+        """The batch's items in row order: those on disk (listed once) and those written since."""
+        if self._on_disk is None:
+            self._on_disk = batch.item_ids()
+        if not self._created:
+            return list(self._on_disk)
+        return sorted({*self._on_disk, *self._created}, key=item_sort_key)
 
     def load(self, files: ItemFiles) -> ItemState:
         key = str(files.dir)
@@ -261,6 +275,8 @@ class ItemStore:
         """Write checkpoint ``name`` of an item (``None``: remove it); return the item's new state."""
         state = self.load(files)
         state = self._cache[str(files.dir)] = replace(state, **{_FIELDS[name]: value})
+        if value is not None:
+            self._created[files.id] = None
         path = files.dir / name
         if value is None:
             if self.writer is not None:
@@ -276,6 +292,21 @@ class ItemStore:
             atomic_write(path, data, fsync=False)
         return state
 
+    @contextmanager
+    def writing(self) -> Iterator[Writer]:
+        """Send this store's writes to a writer thread until the block ends (then drained)."""
+        if self.writer is not None:
+            yield self.writer
+            return
+        with Writer() as writer:
+            self.writer = writer
+            try:
+                yield writer
+            finally:
+                self.writer = None
+
     def forget(self) -> None:
         """Drop what is in memory (after files were changed behind the store's back)."""
         self._cache.clear()
+        self._on_disk = None
+        self._created.clear()

@@ -29,6 +29,7 @@ from __future__ import annotations
 import os
 import threading
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,6 +52,7 @@ class _Replace:
     path: Path
     data: bytes
     durable: bool
+    then: list[Callable[[], None]] = field(default_factory=list)
 
 
 @dataclass
@@ -111,9 +113,16 @@ class Writer:
         self._put(op)
         return op.done
 
-    def replace(self, path: Path, data: bytes, *, durable: bool = False) -> None:
-        """Replace ``path`` with ``data`` atomically, in the background."""
-        self._put(_Replace(path, data, durable))
+    def replace(
+        self, path: Path, data: bytes, *, durable: bool = False, then: Callable[[], None] | None = None
+    ) -> None:
+        """Replace ``path`` with ``data`` atomically, in the background.
+
+        ``then`` runs in the writer thread once the file is in place (for a
+        durable one, once it is on disk): recording a row complete waits for
+        its output this way, so no crash leaves a complete row without one.
+        """
+        self._put(_Replace(path, data, durable, [then] if then else []))
 
     def remove(self, path: Path) -> None:
         """Remove ``path`` (if it exists) after the writes queued before this call."""
@@ -162,7 +171,9 @@ class Writer:
             latest: dict[Path, _Replace | _Remove] = {}
             for op in ops:
                 if isinstance(op, _Replace | _Remove):
-                    latest.pop(op.path, None)
+                    earlier = latest.pop(op.path, None)
+                    if isinstance(earlier, _Replace) and isinstance(op, _Replace):
+                        op.then[:0] = earlier.then  # superseded, but what waited for it still runs
                     latest[op.path] = op  # the last change to a path wins; order otherwise kept
             for change in latest.values():
                 self._apply(change)
@@ -183,6 +194,8 @@ class Writer:
         atomic_write(op.path, op.data, fsync=op.durable)
         self.replaced += 1
         self.fsyncs += 2 if op.durable else 0
+        for callback in op.then:
+            callback()
 
     def _commit(self, appends: list[_Append]) -> None:
         by_path: dict[Path, list[_Append]] = {}

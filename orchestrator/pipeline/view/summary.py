@@ -86,6 +86,11 @@ def estimate_text(est: Estimate) -> str:
         parts += [f"│   {line}" for line in tree(rows)]
     parts.append(f"Total: {usd(est.cost)}")
     lines += _tree_nested(parts)
+    other = sum(m.info.cost(m.usage, batch=not m.batch) for m in est.models)  # the other way to send it
+    if any(m.batch for m in est.models):
+        lines.append(f"Online instead (--provider anthropic): {usd(other)}")
+    elif est.models:
+        lines.append(f"As Message Batches instead (--provider anthropic-batch): {usd(other)}, results within 24 h")
     lines += [
         f"Prices as of {est.prices_as_of} ({est.prices_source})",
         "Note: Add 20-30% buffer for retries.",
