@@ -9,10 +9,13 @@ not come back validated stays pending, with the reason in Run Notes.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from orchestrator.batches.api import BatchAPI, BatchInfo
+from orchestrator.batches.jobs import BatchProgress
 from orchestrator.batches.journal import Journal, Submission
 from orchestrator.errors import ProviderError
 
@@ -66,3 +69,29 @@ async def _ask(api: BatchAPI, sub: Submission) -> SubmissionStatus:
         return SubmissionStatus(sub, await api.retrieve_batch(sub.batch_id))
     except ProviderError as exc:
         return SubmissionStatus(sub, None, exc.render())
+
+
+def in_flight(batch_dir: Path, requests: Iterable[tuple[str, str]]) -> set[str]:
+    """Keys of ``(key, request key)`` pairs whose request is in a submission still open.
+
+    Such a row must not be sent again by anyone: the batch run collects it, and
+    an online run must leave it alone (it would pay for it twice).
+    """
+    held: dict[str, set[str]] = {}
+    for sub in Journal(batch_dir).submissions():
+        if sub.open:
+            for r in sub.requests:
+                held.setdefault(r.key, set()).add(r.request_hash)
+    return {key for key, request in requests if request in held.get(key, ())}
+
+
+def progress_text(progress: BatchProgress) -> str:
+    """One line for a poll: counts, expiry and when the next poll is."""
+    info = progress.batch
+    counts = " ".join(f"{name} {n:,}" for name, n in vars(info.counts).items() if n)
+    left = info.expires_at - datetime.now(UTC)
+    hours = max(0.0, left.total_seconds() / 3600)
+    wait = progress.next_poll_s
+    after = f"; next check in {wait:.1f} s" if wait and wait < 10 else (f"; next check in {wait:.0f} s" if wait else "")
+    return (f"Message Batch {info.id} ({progress.local}, {progress.requests:,} requests): {info.status}"
+            f"{': ' + counts if counts else ''}; expires in {hours:.1f} h{after}")

@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 from orchestrator.batches.adapter import SyncHooks
 from orchestrator.batches.jobs import BatchJob, BatchProgress, BatchRunReport, BatchRunSettings
@@ -45,13 +44,7 @@ class _Collecting(SyncHooks):
 
 def batch_jobs(jobs: Sequence[Job], request_keys: dict[str, str] | None = None) -> list[BatchJob]:
     """Each job with the key of its request: ``request_keys[key]``, else the job's own ``request_key``."""
-    out = []
-    for job in jobs:
-        key: Any = (request_keys or {}).get(job.key) or getattr(job, "request_key", None)
-        if not key:
-            raise ValueError(f"job {job.key}: a batch request needs its request key (prompt and model hash)")
-        out.append(BatchJob.from_job(job, str(key)))
-    return out
+    return [BatchJob.from_job(job, (request_keys or {}).get(job.key)) for job in jobs]
 
 
 async def dispatch_batches(

@@ -46,8 +46,12 @@ class BatchJob:
     fingerprint: str | None = None
 
     @classmethod
-    def from_job(cls, job: Job, request_hash: str, fingerprint: str | None = None) -> BatchJob:
-        return cls(job.key, job.row_id, job.model, job.request, request_hash, job.history, fingerprint)
+    def from_job(cls, job: Job, request_hash: str | None = None, fingerprint: str | None = None) -> BatchJob:
+        """The batch job of a dispatcher :class:`Job` (its ``request_key`` is the request hash)."""
+        key = request_hash or job.request_key
+        if not key:
+            raise ValueError(f"job {job.key}: a batch request needs its request key (prompt and model hash)")
+        return cls(job.key, job.row_id, job.model, job.request, key, job.history, fingerprint)
 
     @property
     def budget_key(self) -> str:
@@ -55,7 +59,8 @@ class BatchJob:
 
     def job(self, history: tuple[Turn, ...] | None = None) -> Job:
         """The online :class:`Job` for this row (``history``: continue from there)."""
-        return Job(self.key, self.row_id, self.model, self.request, self.history if history is None else history)
+        return Job(self.key, self.row_id, self.model, self.request, self.history if history is None else history,
+                   request_key=self.request_hash)
 
 
 @dataclass(frozen=True)

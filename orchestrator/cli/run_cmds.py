@@ -59,6 +59,19 @@ def _spending(func: F) -> F:
         click.option("--max-cost", type=click.FloatRange(min=0),
                      help="Stop new calls once this run has spent USD."),
         click.option("--yes", "-y", is_flag=True, help="Process without asking for confirmation."),
+        click.option("--no-wait", is_flag=True,
+                     help="anthropic-batch: submit and return; a later run/process collects."),
+        click.option("--repair-online", is_flag=True,
+                     help="anthropic-batch: send repair turns online instead of in a follow-up batch."),
+        click.option("--max-attempts", type=click.IntRange(min=1),
+                     help="anthropic-batch: failed validations per row, over all runs, before it "
+                     "needs attention (default 5)."),
+        click.option("--retry-exhausted", is_flag=True,
+                     help="anthropic-batch: dispatch rows that used up --max-attempts again."),
+        click.option("--batch-max-requests", type=click.IntRange(min=1),
+                     help="anthropic-batch: requests per batch (default 100,000)."),
+        click.option("--batch-max-bytes", type=click.IntRange(min=1),
+                     help="anthropic-batch: bytes per batch (default 256,000,000)."),
     ]
     for decorator in reversed(decorators):
         func = decorator(func)

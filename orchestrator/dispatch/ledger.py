@@ -155,6 +155,7 @@ class Ledger:
                 view = memoryview(data)
                 while view:  # a large write may be partial
                     view = view[os.write(fd, view) :]
+                self.appended += len(entries)
             os.fsync(fd)
         finally:
             os.close(fd)

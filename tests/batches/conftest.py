@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "sim"))  # simkit: the shared reference and rules
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "pipeline"))  # pipekit: a demo tree, the CLI
 
 from orchestrator.sim.config import SimConfig
 from orchestrator.sim.server import SimServer
