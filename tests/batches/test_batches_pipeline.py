@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from pipekit import BATCH, Demo, make_demo, orchestrate
 
+from orchestrator.batches.crash import CRASH_VARIABLE
 from orchestrator.batches.pricing import batch_cost
 from orchestrator.models import Usage, load_model_table
 from orchestrator.sim.server import SimServer
@@ -88,3 +93,19 @@ def test_an_online_run_leaves_rows_in_a_batch_alone(
     online = orchestrate("process", "--batch-id", BATCH, "--provider", "anthropic", "--yes")
     assert sim.stats.messages_created == 0, online.out + online.err  # never paid twice
     assert "in a Message Batch still processing" in online.out + online.err
+
+
+@pytest.mark.parametrize("point", ["after_post", "polling"])
+def test_a_killed_run_and_its_rerun_make_one_submission(
+    demo: Demo, start_sim: Start, monkeypatch: pytest.MonkeyPatch, point: str
+) -> None:
+    sim = use(start_sim(batch_delay_ms=1500), monkeypatch)
+    env = {**os.environ, CRASH_VARIABLE: point}
+    killed = subprocess.run([sys.executable, "-m", "orchestrator", "run", str(demo.plan), *NEW, "--yes"],
+                            env=env, capture_output=True, text=True, timeout=120)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    assert sim.batch_counts()["batches_created"] == 1
+    rerun = orchestrate("run", str(demo.plan), *NEW, "--yes")
+    assert rerun.code == 0, rerun.out + rerun.err
+    assert set(demo.statuses().values()) == {"complete"}
+    assert sim.batch_counts() == {"batches_created": 1, "batch_requests_created": 5}
