@@ -52,7 +52,9 @@ class Judge:
         known = self._targets.get((output_directory, filename))
         if known is not None:
             return known
-        out_dir = (self.plan_dir / output_directory).resolve()
+        out_dir = self._targets.get((output_directory, ""))
+        if out_dir is None:
+            out_dir = self._targets[(output_directory, "")] = (self.plan_dir / output_directory).resolve()
         target = (out_dir / filename).resolve()
         if not target.is_relative_to(out_dir) or target == out_dir:
             raise BadInputError(

@@ -7,6 +7,8 @@ Marked ``browser``: without Chromium the test skips locally but fails in CI
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import os
 import re
 import shutil
@@ -63,7 +65,12 @@ def _batch_with_a_failure(demo: Demo, sim: Callable[..., SimServer]) -> dict[str
 def test_report_is_self_contained(demo: Demo, sim: Callable[..., SimServer]) -> None:
     _batch_with_a_failure(demo, sim)
     page = demo.report.read_text(encoding="utf-8")
-    assert "<script" not in page and "http://" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "")
+    # one script of its own (filter and pages), allowed by hash: the page's CSP lets no other script run
+    assert page.count("<script") == 1
+    script = page.split("<script>", 1)[1].split("</script>", 1)[0]
+    digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
+    assert f"script-src 'sha256-{digest}'" in page and "default-src 'none'" in page
+    assert "http://" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "")
     assert "https://" not in page and "<link" not in page
     assert "<svg" in page and page.count('<tr id="item-') == 5
     assert "<h2>Definition</h2>" in page, "outputs are embedded, rendered"
@@ -112,3 +119,34 @@ def test_report_renders_in_headless_chromium(
         target = REPO / "docs" / "images" / "report.png"
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(artifact, target)
+
+
+def _many_rows(demo: Demo, rows: int) -> Path:
+    """The demo plan with a Phase 3 of ``rows`` single-term rows."""
+    lines = [f"| {100 + i} | Term {i} | term-{i:04d}.md | haiku | pending |" for i in range(rows)]
+    table = "\n## Phase 3\n| # | Title | Filename | Model | Status |\n|---|---|---|---|---|\n" + "\n".join(lines) + "\n"
+    text = demo.plan.read_text(encoding="utf-8")
+    head, tail = text.split("\n## Model Selection Rules", 1)
+    demo.plan.write_text(head + table + "\n## Model Selection Rules" + tail, encoding="utf-8")
+    return demo.plan
+
+
+@pytest.mark.browser
+def test_a_large_report_pages_its_rows_and_renders_only_the_first_documents(
+    demo: Demo, sim: Callable[..., SimServer], chromium: str, tmp_path: Path
+) -> None:
+    sim("seed=5")
+    plan = _many_rows(demo, 230)
+    result = orchestrate("run", str(plan), "--phase", "3", "--provider", "sim", "--yes", "--workers", "20")
+    assert result.code == 0, result.err
+    report = plan.parent / "output" / "glossary-phase3" / "index.html"
+    page = report.read_text(encoding="utf-8")
+    assert page.count('<tr class="doc-row"') == 200, "documents rendered for the first 200 rows only"
+    assert "the other 30 link to their output file" in page
+    dumped = _browser(chromium, tmp_path / "profile", "--dump-dom", report.resolve().as_uri())
+    assert dumped.returncode == 0, dumped.stderr[-2000:]
+    dom = dumped.stdout
+    assert "230 of 230 rows, page 1 of 2" in dom, "the script ran under the page's CSP"
+    visible = re.findall(r'<tr id="item-[^"]+" data-status="complete">', dom)
+    hidden = re.findall(r'<tr id="item-[^"]+" data-status="complete" hidden="">', dom)
+    assert len(visible) == 200 and len(hidden) == 30

@@ -74,6 +74,7 @@ class BatchHooks:
 
     def check(self, job: Job, result: CallResult) -> Verdict:
         item = self.items[job.key]
+        assert item.target is not None, "PROCESS items always know their output path"
         judgement = self.judge.judge(item.target, result.text, result.stop_reason)
         self.judgements += 1
         self.received[job.key].judgement = judgement

@@ -222,6 +222,10 @@ def _get(data: dict[str, Any], *keys: str) -> Any:
     return value
 
 
+def _empty_state(files: ItemFiles) -> ItemState:
+    return ItemState(files, None, None, None, None, None, None)
+
+
 #: which :class:`ItemState` field holds each checkpoint file
 _FIELDS = {
     RAW: "raw",
@@ -268,13 +272,15 @@ class ItemStore:
         key = str(files.dir)
         state = self._cache.get(key)
         if state is None:
-            state = self._cache[key] = files.load()
+            fresh = self._on_disk is not None and files.id not in self._on_disk
+            state = self._cache[key] = _empty_state(files) if fresh else files.load()  # a new item has no files yet
         return state
 
     def put(self, files: ItemFiles, name: str, value: dict[str, Any] | str | None) -> ItemState:
         """Write checkpoint ``name`` of an item (``None``: remove it); return the item's new state."""
         state = self.load(files)
-        state = self._cache[str(files.dir)] = replace(state, **{_FIELDS[name]: value})
+        changes: dict[str, Any] = {_FIELDS[name]: value}
+        state = self._cache[str(files.dir)] = replace(state, **changes)
         if value is not None:
             self._created[files.id] = None
         path = files.dir / name

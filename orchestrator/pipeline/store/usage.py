@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from orchestrator.dispatch.events import DispatchEvent
 from orchestrator.models import Usage
@@ -105,16 +106,16 @@ class UsageBook:
                     book.add_line(checked(path, data, line=number), restorable=restorable)
         return book
 
-    def add_line(self, line: dict[str, object], *, restorable: bool = True) -> None:
+    def add_line(self, line: dict[str, Any], *, restorable: bool = True) -> None:
         key = str(line.get("key"))
         spend = self.items.setdefault(key, ItemSpend())
-        usage = Usage.from_dict(line.get("usage") or {})  # type: ignore[arg-type]
+        usage = Usage.from_dict(line.get("usage") or {})
         spend.usage += usage
-        spend.cost += float(line.get("cost_usd") or 0.0)  # type: ignore[arg-type]
+        spend.cost += float(line.get("cost_usd") or 0.0)
         spend.calls += 1
         self.lines += 1
         if line.get("stop_reason"):
-            spend.latency_s += float(line.get("latency_s") or 0.0)  # type: ignore[arg-type]
+            spend.latency_s += float(line.get("latency_s") or 0.0)
             spend.answered += 1
         text, request = line.get("response"), line.get("request")
         if not restorable:
@@ -126,11 +127,11 @@ class UsageBook:
                 model=str(line.get("model") or ""),
                 text=text,
                 stop_reason=str(line["stop_reason"]) if line.get("stop_reason") else None,
-                history=tuple((str(t["role"]), str(t["text"])) for t in history),  # type: ignore[union-attr, index]
-                attempt=int(line.get("attempt") or 0),  # type: ignore[call-overload]
+                history=tuple((str(t["role"]), str(t["text"])) for t in history),
+                attempt=int(line.get("attempt") or 0),
                 outcome=str(line.get("outcome") or ""),
                 usage=usage,
-                latency_s=float(line.get("latency_s") or 0.0),  # type: ignore[arg-type]
+                latency_s=float(line.get("latency_s") or 0.0),
                 request_id=str(line["request_id"]) if line.get("request_id") else None,
                 ts=str(line.get("ts") or ""),
             )

@@ -10,6 +10,8 @@ disabled, so an output cannot inject markup into the page.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import html
 import os
 from collections import Counter
@@ -40,9 +42,21 @@ def _markdown() -> MarkdownIt:
     return MarkdownIt("commonmark", {"html": False}).enable("table").use(front_matter_plugin)
 
 
+#: rows whose document is rendered into the page; later rows link to their file (a 10,000-row page
+#: of rendered documents is tens of megabytes and takes a browser far too long to open)
+DOC_ROWS = 200
+
+
 def _template() -> Template:
     text = resources.files("orchestrator").joinpath("templates/report.html").read_text(encoding="utf-8")
     return Template(text)
+
+
+def _script() -> tuple[str, str]:
+    """The page's one script (filter and pages) and its CSP hash: no other script can run in the page."""
+    text = resources.files("orchestrator").joinpath("templates/report.js").read_text(encoding="utf-8")
+    digest = base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii")
+    return text, f"sha256-{digest}"
 
 
 def _card(key: str, value: str, note: str = "") -> str:
@@ -138,7 +152,16 @@ def _doc_row(files: ItemFiles, parsed: dict[str, Any] | None, result: RowResult,
     )
 
 
-def _row(ctx: Context, result: RowResult, md: MarkdownIt) -> str:
+def _docs_note(rows: int) -> str:
+    if rows <= DOC_ROWS:
+        return ""
+    return (
+        f'<p class="sub">The first {DOC_ROWS:,} rows show their document here; the other {rows - DOC_ROWS:,} '
+        "link to their output file.</p>"
+    )
+
+
+def _row(ctx: Context, result: RowResult, md: MarkdownIt | None) -> str:
     files = ItemFiles(result.item, ctx.batch.item_dir(result.item))
     parsed = ctx.store.load(files).parsed
     shown_reason = result.reason if result.kind in ("failed", "pending") else None
@@ -151,7 +174,7 @@ def _row(ctx: Context, result: RowResult, md: MarkdownIt) -> str:
         f'<td>{_e(result.model)}</td><td class="num">{result.attempts}</td>'
         f'<td class="num">{result.tokens:,}</td><td class="num">{_e(usd(result.cost_usd))}</td>'
         f"<td>{_checks(parsed)}</td><td>{_link(result, ctx.batch.report_dir)}</td></tr>"
-        + _doc_row(files, parsed, result, md)
+        + (_doc_row(files, parsed, result, md) if md is not None else "")
     )
 
 
@@ -209,6 +232,7 @@ def render_html(ctx: Context, results: list[RowResult]) -> str:
         _card("Models", ", ".join(f"{m} \u00d7{n}" for m, n in sorted(mix.items())) or "-"),
     ]
     chart_title, chart = _chart(results)
+    script, script_hash = _script()
     estimate = read_json(ctx.batch.dir / ESTIMATE_FILE)
     return _template().substitute(
         batch_id=_e(ctx.batch.id),
@@ -219,7 +243,10 @@ def render_html(ctx: Context, results: list[RowResult]) -> str:
         estimate=_estimate_table(estimate, ctx.batch.ledger_path, cost, tokens),
         chart_title=_e(chart_title),
         chart=chart,
-        rows="\n".join(_row(ctx, r, md) for r in results),
+        rows="\n".join(_row(ctx, r, md if i < DOC_ROWS else None) for i, r in enumerate(results)),
+        docs_note=_docs_note(len(results)),
+        script=script,
+        script_hash=script_hash,
         total_attempts=attempts,
         total_tokens=f"{tokens:,}",
         total_cost=_e(usd(cost)),

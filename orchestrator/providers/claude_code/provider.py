@@ -80,6 +80,8 @@ def settings_from_env(env: Mapping[str, str], options: dict[str, Any]) -> dict[s
 class ClaudeCodeProvider(Provider):
     """Runs the ``claude`` CLI headless, one agent per call, under a watchdog."""
 
+    runs_agents = True
+
     name = "claude-code"
 
     def __init__(
