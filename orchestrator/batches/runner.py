@@ -234,7 +234,8 @@ class _BatchRun:
                 tries += 1
                 if not (certain and exc.retryable) or tries > self.settings.submit_retries:
                     raise
-                await self.sleep(exc.retry_after or min(2.0**tries, 30.0))
+                if await self.sleep(min(exc.retry_after or 2.0**tries, 60.0)):
+                    raise  # stopped while waiting: nothing was created
 
     async def refused(self, sub: Submission, group: list[_Planned], exc: ProviderError) -> None:
         """The POST failed: certainly (abandon the intent) or maybe (leave it for the rerun to look up)."""

@@ -7,17 +7,22 @@ counts every batch created.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
-from batchkit import TITLES, journal_files, ledger_lines, make_jobs, run
+from batchkit import FAST, TITLES, Capturing, Hooks, journal_files, ledger_lines, make_jobs, run
 
+from orchestrator.batches import run_batches
 from orchestrator.batches.crash import CRASH_VARIABLE
+from orchestrator.dispatch.ledger import Ledger
+from orchestrator.errors import ProviderTimeout, RateLimited
 from orchestrator.sim.server import SimServer
 
 Start = Callable[..., SimServer]
@@ -88,3 +93,56 @@ def test_no_wait_submits_and_a_later_call_collects(start_sim: Start, tmp_path: P
     last, hooks, _ = run(jobs, sim.url, tmp_path)
     assert sim.batch_counts()["batches_created"] == 1
     assert last.completed == [j.key for j in jobs] and all(o.ok for o in hooks.finished.values())
+
+
+class LostAnswer(Capturing):
+    """The POST reaches the API and creates the batch, but its answer never comes back."""
+
+    async def create_batch(self, requests: Any) -> Any:
+        await super().create_batch(requests)
+        raise ProviderTimeout("the call timed out before the answer was complete")
+
+
+class RefusedOnce(Capturing):
+    """The first POST is refused with a 429 (nothing created), the second goes through."""
+
+    refused = 0
+
+    async def create_batch(self, requests: Any) -> Any:
+        if not self.refused:
+            self.refused += 1
+            raise RateLimited("429 rate_limit_error: slow down", status=429, retry_after=0.01)
+        return await super().create_batch(requests)
+
+
+def test_a_lost_post_answer_is_looked_up_not_resubmitted(start_sim: Start, tmp_path: Path) -> None:
+    sim = start_sim(batch_delay_ms=300)
+    jobs = make_jobs()
+
+    async def lost() -> Any:
+        api = LostAnswer(api_key="sk-test", base_url=sim.url)
+        try:
+            return await run_batches(jobs, api, Hooks(), tmp_path, FAST, ledger=Ledger(tmp_path / "ledger.jsonl"))
+        finally:
+            await api.aclose()
+
+    first = asyncio.run(lost())
+    assert first.unresolved == ["sub-0001"] and first.processing == [j.key for j in jobs]
+    assert "may or may not have been created" in first.reasons[jobs[0].key]
+    report, _, _ = run(jobs, sim.url, tmp_path)
+    assert len(report.recovered) == 1 and not report.submitted and len(report.completed) == len(jobs)
+    assert sim.batch_counts()["batches_created"] == 1
+
+
+def test_a_refused_post_is_retried_because_nothing_was_created(sim: SimServer, tmp_path: Path) -> None:
+    jobs = make_jobs()
+
+    async def go() -> Any:
+        api = RefusedOnce(api_key="sk-test", base_url=sim.url)
+        try:
+            return await run_batches(jobs, api, Hooks(), tmp_path, FAST, ledger=Ledger(tmp_path / "ledger.jsonl"))
+        finally:
+            await api.aclose()
+
+    report = asyncio.run(go())
+    assert len(report.completed) == len(jobs) and sim.batch_counts()["batches_created"] == 1
