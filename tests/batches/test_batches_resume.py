@@ -12,12 +12,15 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import anthropic
 import pytest
 from batchkit import FAST, TITLES, Capturing, Hooks, journal_files, ledger_lines, make_jobs, run
+from simkit import params
 
 from orchestrator.batches import run_batches
 from orchestrator.batches.crash import CRASH_VARIABLE
@@ -146,3 +149,22 @@ def test_a_refused_post_is_retried_because_nothing_was_created(sim: SimServer, t
 
     report = asyncio.run(go())
     assert len(report.completed) == len(jobs) and sim.batch_counts()["batches_created"] == 1
+
+
+def test_two_candidate_batches_wait_until_their_results_tell_them_apart(start_sim: Start, tmp_path: Path) -> None:
+    sim = start_sim(batch_delay_ms=1500)
+    killed_at("after_post", sim, tmp_path)
+    other = anthropic.Anthropic(api_key="sk-test", base_url=sim.url, max_retries=0)  # someone else's batch
+    foreign = other.messages.batches.create(
+        requests=[{"custom_id": f"theirs-{i}", "params": params(t)} for i, t in enumerate(TITLES)]
+    )
+    jobs = make_jobs()
+    held, hooks, _ = run(jobs, sim.url, tmp_path, wait=False)
+    assert held.unresolved == ["sub-0001"] and not held.submitted and not held.recovered
+    assert held.processing == [j.key for j in jobs] and not hooks.finished
+    while other.messages.batches.retrieve(foreign.id).processing_status != "ended":
+        time.sleep(0.05)
+    other.close()
+    report, _, _ = run(jobs, sim.url, tmp_path)
+    assert len(report.recovered) == 1 and report.recovered[0] != foreign.id
+    assert len(report.completed) == len(jobs) and sim.batch_counts()["batches_created"] == 2
