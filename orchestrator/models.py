@@ -23,9 +23,12 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from orchestrator.errors import ConfigError, ModelNotFoundError
+from orchestrator.errors import ConfigError, InputFileError, ModelNotFoundError
+from orchestrator.safeio import CONFIG, read_bytes
 
 _PRICE_KEYS = ("input", "output", "cache_write", "cache_write_1h", "cache_read")
+#: The Messages API's standard context window, for a model whose table entry names none.
+DEFAULT_CONTEXT_TOKENS = 200_000
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,8 @@ class ModelInfo:
     cache_read: float
     batch_discount: float = 0.5
     max_output_tokens: int = 8192
+    #: the context window: input tokens plus the output must fit in it (see orchestrator.request_size)
+    context_tokens: int = DEFAULT_CONTEXT_TOKENS
     rpm: int | None = None  # client-side request limit, if configured
     input_tpm: int | None = None  # client-side input-token limit, if configured
 
@@ -152,9 +157,18 @@ def _user_files(plan_dir: Path | None) -> list[Path]:
     return found
 
 
+def _positive(value: Any, key: str) -> int:
+    number = int(value)
+    if number <= 0 or isinstance(value, bool):
+        raise ValueError(f"{key} must be a positive whole number of tokens, not {value!r}")
+    return number
+
+
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(read_bytes(path, CONFIG).decode("utf-8"))
+    except InputFileError as exc:
+        raise ConfigError(exc.message, path=path, hint=exc.hint) from None
     except tomllib.TOMLDecodeError as exc:
         at = re.search(r"\(at line (\d+), column \d+\)", str(exc))
         raise ConfigError(f"invalid TOML: {exc}", path=path, line=int(at.group(1)) if at else None,
@@ -203,6 +217,7 @@ def _model(alias: str, values: dict[str, Any], origin: str) -> ModelInfo:
             id=str(values.get("id", alias)),
             batch_discount=float(values.get("batch_discount", 0.5)),
             max_output_tokens=int(values.get("max_output_tokens", 8192)),
+            context_tokens=_positive(values.get("context_tokens", DEFAULT_CONTEXT_TOKENS), "context_tokens"),
             rpm=int(values["rpm"]) if "rpm" in values else None,
             input_tpm=int(values["input_tpm"]) if "input_tpm" in values else None,
             **prices,

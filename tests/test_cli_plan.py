@@ -177,10 +177,16 @@ def test_an_unreadable_plan_is_bad_input_with_a_hint(tmp_path: Path, monkeypatch
     plan = tmp_path / "plan.md"
     plan.write_text("# plan\n")
 
-    def denied(self: Path) -> bytes:
-        raise PermissionError(13, "Permission denied", str(self))
+    import orchestrator.safeio
 
-    monkeypatch.setattr(Path, "read_bytes", denied)
+    real_open = orchestrator.safeio.os.open
+
+    def denied(name: str | Path, flags: int, *args: int) -> int:
+        if Path(name) == plan:
+            raise PermissionError(13, "Permission denied", str(name))
+        return real_open(name, flags, *args)
+
+    monkeypatch.setattr(orchestrator.safeio.os, "open", denied)  # plans are read through safeio
     with pytest.raises(PlanError) as err:
         read_plan(plan)
     assert err.value.exit_code == 2

@@ -24,7 +24,9 @@ from orchestrator.validators.registry import (
 from orchestrator.validators.results import CheckResult, FileReport, failed
 from orchestrator.validators.rules import RuleReport, compile_rules
 
+from orchestrator.errors import InputFileError
 from orchestrator.plan.model import Plan, TextLine
+from orchestrator.safeio import OUTPUT, read_bytes
 
 
 class CompiledPlan:
@@ -101,13 +103,19 @@ class CompiledPlan:
 
 
 def _read_output(path: Path) -> str | CheckResult:
-    """The file's text, or the failing ``file.exists`` / ``file.readable`` result."""
+    """The file's text, or the failing ``file.exists`` / ``file.readable`` result.
+
+    Read through :mod:`orchestrator.safeio`: a FIFO, a device or a file over
+    the output limit fails ``file.readable`` instead of hanging the command.
+    """
     try:
-        data = path.read_bytes()
+        data = read_bytes(path, OUTPUT)
     except FileNotFoundError:
         return failed("file.exists", f"output file {path} does not exist")
     except IsADirectoryError:
         return failed("file.readable", f"{path} is a folder, not a file")
+    except InputFileError as exc:
+        return failed("file.readable", f"{path}: {exc.message} ({exc.hint})")
     except OSError as exc:
         return failed("file.readable", f"cannot read {path}: {exc.strerror}")
     try:

@@ -6,6 +6,20 @@ numbers. Instead the block is found by its delimiter lines and composed with
 PyYAML's ``BaseLoader``, whose scalars are all strings, so ``2024-01-01`` or
 ``3`` are compared exactly as the file wrote them. Every way the block can be
 unusable has its own :class:`FrontMatter` status and message.
+
+The block is composed by libyaml's C parser when PyYAML has it (``CBaseLoader``:
+the C twin of ``BaseLoader``; ``CSafeLoader`` is the same parser with a resolver
+whose tags are never used here), else by the pure-Python one. An error is
+re-composed by the pure-Python parser, so messages do not depend on which one
+is installed.
+
+Front matter is hostile input (a reference, an output, a model's reply), so
+it is bounded: a YAML alias re-uses a node without copying it, and expanding
+nine aliases of nine aliases ("billion laughs") would build 10**9 values. The
+conversion counts every value it produces, aliases included, and stops at
+:data:`MAX_VALUES`; nesting stops at :data:`MAX_DEPTH`, and an alias that
+contains itself is refused. Each is a ``MALFORMED`` front matter with the
+line of the offending alias, found in microseconds.
 """
 
 from __future__ import annotations
@@ -18,6 +32,13 @@ import yaml
 
 #: A front matter value: a scalar string, a list, or a mapping of them.
 YamlValue = str | list["YamlValue"] | dict[str, "YamlValue"]
+
+#: Most values (scalars, lists and mappings, aliases expanded) one front matter block may hold.
+MAX_VALUES = 10_000
+#: Deepest nesting of lists and mappings in one block.
+MAX_DEPTH = 50
+
+_FAST_LOADER: type[yaml.BaseLoader] | None = getattr(yaml, "CBaseLoader", None)
 
 _HEADING_RE = re.compile(r"^#{1,6}\s")
 _KEY_LINE_RE = re.compile(r"^[A-Za-z_][\w-]*\s*:(\s|$)")
@@ -138,10 +159,38 @@ def _late_opening(lines: list[str]) -> int | None:
     return None
 
 
+def compose(text: str) -> yaml.Node | None:
+    """``text`` composed into nodes (fast parser first); :class:`yaml.YAMLError` if it is not YAML.
+
+    Composing never expands an alias (the node is shared), so it is linear in
+    the text; deep nesting, which makes the pure-Python parser recurse, is a
+    YAMLError too.
+    """
+    fast_error: yaml.YAMLError | None = None
+    if _FAST_LOADER is not None:
+        try:
+            return yaml.compose(text, Loader=_FAST_LOADER)
+        except yaml.YAMLError as exc:
+            fast_error = exc  # composed again below, for the pure-Python parser's message and marks
+    try:
+        return yaml.compose(text, Loader=yaml.BaseLoader)
+    except RecursionError:
+        raise fast_error or yaml.YAMLError("lists or mappings nested too deeply for the parser to follow") from None
+
+
+class _TooBig(Exception):
+    """The block expands past a bound; ``line`` is the node where it did."""
+
+    def __init__(self, message: str, line: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = line
+
+
 def _parse_block(lines: list[str], close: int) -> FrontMatter:
     block = "\n".join(lines[1:close]) + "\n"
     try:
-        node = yaml.compose(block, Loader=yaml.BaseLoader)
+        node = compose(block)
     except yaml.YAMLError as exc:
         return _yaml_failure(lines, close, exc)
     if node is None:
@@ -159,7 +208,10 @@ def _parse_block(lines: list[str], close: int) -> FrontMatter:
             node.start_mark.line + 2,
             body_start=close + 1,
         )
-    entries, duplicates = _entries(node)
+    try:
+        entries, duplicates = _entries(node)
+    except _TooBig as exc:
+        return FrontMatter(FMStatus.MALFORMED, f"front matter {exc.message}", exc.line, body_start=close + 1)
     return FrontMatter(FMStatus.OK, "", 1, entries, tuple(duplicates), close + 1)
 
 
@@ -175,7 +227,7 @@ def _yaml_failure(lines: list[str], close: int, exc: yaml.YAMLError) -> FrontMat
             body_start=1,
         )
     line = _error_line(exc, close)
-    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    problem = getattr(exc, "problem", None) or (str(exc).splitlines() or ["unreadable"])[0]
     context = getattr(exc, "context", None)
     detail = f"{problem} ({context})" if context else str(problem)
     return FrontMatter(
@@ -199,12 +251,17 @@ def _error_line(exc: yaml.YAMLError, close: int) -> int:
 def _entries(node: yaml.MappingNode) -> tuple[dict[str, FMEntry], list[FMEntry]]:
     entries: dict[str, FMEntry] = {}
     duplicates: list[FMEntry] = []
+    budget = _Budget()
     for key_node, value_node in node.value:
-        key = str(_convert(key_node))
+        key = str(budget.convert(key_node, 1))
         items: tuple[FMItem, ...] = ()
-        if isinstance(value_node, yaml.SequenceNode):
-            items = tuple(FMItem(_convert(i), i.start_mark.line + 2) for i in value_node.value)
-        entry = FMEntry(key, _convert(value_node), key_node.start_mark.line + 2, items)
+        try:
+            value = budget.convert(value_node, 1)
+        except _TooBig as exc:  # name the key whose value did it, on its own line
+            raise _TooBig(f"key '{_clip(key)}' {exc.message}", key_node.start_mark.line + 2) from None
+        if isinstance(value_node, yaml.SequenceNode) and isinstance(value, list):
+            items = tuple(FMItem(v, i.start_mark.line + 2) for v, i in zip(value, value_node.value, strict=True))
+        entry = FMEntry(key, value, key_node.start_mark.line + 2, items)
         if key in entries:
             duplicates.append(entry)
         else:
@@ -212,13 +269,33 @@ def _entries(node: yaml.MappingNode) -> tuple[dict[str, FMEntry], list[FMEntry]]
     return entries, duplicates
 
 
-def _convert(node: yaml.Node) -> YamlValue:
-    """A composed node as plain strings, lists and dicts (no type coercion)."""
-    if isinstance(node, yaml.SequenceNode):
-        return [_convert(item) for item in node.value]
-    if isinstance(node, yaml.MappingNode):
-        return {str(_convert(k)): _convert(v) for k, v in node.value}
-    return str(node.value)
+class _Budget:
+    """Converts composed nodes to plain values, counting each one produced (aliases re-count)."""
+
+    def __init__(self) -> None:
+        self.left = MAX_VALUES
+        self.open: set[int] = set()  # ids of the nodes being converted: an alias of one is a cycle
+
+    def convert(self, node: yaml.Node, depth: int) -> YamlValue:
+        """``node`` as plain strings, lists and dicts (no type coercion)."""
+        line = node.start_mark.line + 2
+        self.left -= 1
+        if self.left < 0:
+            raise _TooBig(f"expands to more than {MAX_VALUES:,} values: YAML aliases (*name) re-use whole "
+                          "values, so a few lines can expand without bound; write the values out", line)
+        if isinstance(node, yaml.ScalarNode):
+            return str(node.value)
+        if depth > MAX_DEPTH:
+            raise _TooBig(f"nests lists or mappings deeper than {MAX_DEPTH} levels", line)
+        if id(node) in self.open:
+            raise _TooBig("has a YAML alias that contains itself, so its value never ends", line)
+        self.open.add(id(node))
+        try:
+            if isinstance(node, yaml.SequenceNode):
+                return [self.convert(item, depth + 1) for item in node.value]
+            return {str(self.convert(k, depth + 1)): self.convert(v, depth + 1) for k, v in node.value}
+        finally:
+            self.open.discard(id(node))
 
 
 def _clip(text: str, limit: int = 60) -> str:

@@ -8,6 +8,7 @@ fence. A plan needs no configuration for any of this.
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +26,8 @@ from orchestrator.validators.expectations import (
 )
 from orchestrator.validators.fmparse import FMStatus
 
-from orchestrator.errors import PlanError
+from orchestrator import safeio
+from orchestrator.errors import InputFileError, PlanError
 from orchestrator.plan.model import Plan
 
 
@@ -35,6 +37,11 @@ class ReferenceFacts:
 
     path: Path
     doc: Document
+
+    @property
+    def text(self) -> str:
+        """The reference exactly as read: the text a request quotes."""
+        return self.doc.source
 
     @property
     def keys(self) -> tuple[str, ...]:
@@ -50,7 +57,28 @@ class ReferenceFacts:
 
 
 def read_reference(plan: Plan) -> ReferenceFacts:
-    """Read and parse the plan's format reference; :class:`PlanError` if unusable."""
+    """Read and parse the plan's format reference once; :class:`PlanError` if unusable.
+
+    A :class:`Plan` is one reading of the plan file, and its reference is read
+    once per reading: ``check``'s path checks, the compiled validators and the
+    request text all see the same bytes, bounded by
+    :data:`orchestrator.safeio.REFERENCE`'s size limit. A refusal is not
+    remembered, so a fixed file is read again.
+    """
+    known = _READ.get(id(plan))
+    if known is not None and known[0]() is plan:
+        return known[1]
+    facts = _read_reference(plan)
+    key = id(plan)
+    _READ[key] = (weakref.ref(plan, lambda _: _READ.pop(key, None)), facts)
+    return facts
+
+
+#: id(plan) -> (the plan, weakly; its reference). An entry leaves with its plan.
+_READ: dict[int, tuple[weakref.ref[Plan], ReferenceFacts]] = {}
+
+
+def _read_reference(plan: Plan) -> ReferenceFacts:
     path = plan.format_reference_path()
     if path is None:
         raise PlanError(
@@ -60,7 +88,7 @@ def read_reference(plan: Plan) -> ReferenceFacts:
             hint="add `## Format Reference` followed by the path of a hand-written output",
         )
     try:
-        text = path.read_bytes().decode("utf-8")
+        text = safeio.read_bytes(path, safeio.REFERENCE).decode("utf-8")
     except FileNotFoundError:
         raise _reference_error(
             plan,
@@ -70,6 +98,8 @@ def read_reference(plan: Plan) -> ReferenceFacts:
     except IsADirectoryError:
         raise _reference_error(plan, f"format reference is a folder, not a file: {path}",
                                "point `## Format Reference` at the hand-written example's markdown file") from None
+    except InputFileError as exc:
+        raise _reference_error(plan, f"{exc.message}: {path}", exc.hint) from None
     except OSError as exc:
         raise _reference_error(plan, f"cannot read format reference {path}: {exc.strerror}",
                                "check the path and the file's permissions") from None

@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, field
 
 import yaml
+from orchestrator.validators.fmparse import compose
 
 _OPEN_FENCE_RE = re.compile(r"^\s{0,3}(?P<fence>`{3,}|~{3,})\s*(?P<info>[\w+-]*)\s*$")
 _DOC_INFOS = {"", "markdown", "md", "mdx", "yaml", "yml", "text", "txt", "gfm"}
@@ -68,7 +69,7 @@ def _front_matter_start(lines: list[str]) -> int | None:
         if end is None:
             return None
         try:
-            node = yaml.compose("\n".join(lines[start + 1 : end]), Loader=yaml.BaseLoader)
+            node = compose("\n".join(lines[start + 1 : end]))
         except yaml.YAMLError:
             node = None
         if isinstance(node, yaml.MappingNode):

@@ -17,6 +17,9 @@ from orchestrator.validators.expectations import Registered
 from orchestrator.validators.registry import BaseValidator, CheckContext
 from orchestrator.validators.results import CheckResult, failed, passed, skipped
 
+from orchestrator.errors import InputFileError
+from orchestrator.safeio import TRACKING, read_bytes
+
 
 def is_registered(tracking_text: str, output: Path) -> bool:
     """Whether ``output``'s file name appears in the tracking text as a whole token."""
@@ -37,7 +40,9 @@ class TrackingRegistered(BaseValidator):
     def _one(self, rule: Registered, output: Path) -> CheckResult:
         tracking = rule.tracking_file
         try:
-            text = tracking.read_text(encoding="utf-8")
+            text = read_bytes(tracking, TRACKING).decode("utf-8")
+        except InputFileError as exc:
+            return failed(self.name, f"cannot read the tracking file {tracking}: {exc.message} ({exc.hint})")
         except FileNotFoundError:
             return failed(
                 self.name,

@@ -11,12 +11,13 @@ import os
 from collections.abc import Callable, Iterator
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
-from orchestrator.errors import BadInputError, PlanError, PlanProblems, Problem
+from orchestrator.errors import BadInputError, InputFileError, PlanError, PlanProblems, Problem
 from orchestrator.models import ModelTable, load_model_table
 from orchestrator.plan.model import KNOWN_STATUSES, SECTION_KEYS, Phase, Plan, Row
 from orchestrator.plan.parser import read_plan
 from orchestrator.plan.reference_rules import check_reference_rules
 from orchestrator.plan.table_syntax import split_cells
+from orchestrator.safeio import TRACKING, check_readable
 
 Check = Callable[[Plan, ModelTable], Iterator[Problem]]
 
@@ -136,6 +137,13 @@ def check_filenames(plan: Plan, _models: ModelTable) -> Iterator[Problem]:
                      "use a plain relative name such as quorum.md (sub-folders inside the Output Directory are fine)")
 
 
+#: Characters refused in a Filename, and why: ':' makes the report's link a URL scheme
+#: (``javascript:...``) and is not allowed on Windows.
+_UNSAFE_CHARS = {":": "':' (a link to it would read as a URL scheme such as javascript:; "
+                 "Windows forbids it too)", "\x7f": "a control character"}
+_NAME_MAX = 255
+
+
 def filename_problem(filename: str, out_dir: Path | None) -> str | None:
     """Why ``filename`` is not a safe output path inside ``out_dir``, or None.
 
@@ -148,6 +156,12 @@ def filename_problem(filename: str, out_dir: Path | None) -> str | None:
         return f"Filename {filename} is absolute"
     if ".." in PurePosixPath(filename.replace("\\", "/")).parts:
         return f"Filename {filename} contains '..'"
+    bad = next((c for c in filename if ord(c) < 0x20 or c in _UNSAFE_CHARS), None)
+    if bad is not None:
+        return f"Filename {filename!r} contains {_UNSAFE_CHARS.get(bad, 'a control character')}"
+    long_part = next((part for part in PurePosixPath(filename).parts if len(part.encode()) > _NAME_MAX), None)
+    if long_part is not None:
+        return f"Filename {filename[:60]}... has a name longer than {_NAME_MAX} bytes, which no file system stores"
     if out_dir is None:
         return None
     real_out = Path(os.path.realpath(out_dir))
@@ -175,17 +189,18 @@ def check_models(plan: Plan, models: ModelTable) -> Iterator[Problem]:
                      f"use one of: {known}, a full model id, or add [models.{row.model}] to orchestrate.toml")
 
 
-def check_paths(plan: Plan, _models: ModelTable) -> Iterator[Problem]:
+def check_paths(plan: Plan, models: ModelTable) -> Iterator[Problem]:
     ref = plan.format_reference
     if ref is not None:
         path = plan.resolve(ref.text)
-        if not path.exists():
+        if not os.path.lexists(path):  # a symlink loop "exists": the read names it
             yield _p(plan, ref.line, f"format reference not found: {path}",
                      "write the hand-written example output first, or fix the path (relative to the plan's folder)")
-        elif not path.is_file():
+        elif path.is_dir():
             yield _p(plan, ref.line, f"format reference is not a file: {path}", "point it at a markdown file")
         else:
-            yield from _reference_problems(plan)
+            yield from _reference_problems(plan, models)
+    yield from _tracking_file_problems(plan)
     out = plan.output_directory
     if out is not None:
         path = plan.resolve(out.text)
@@ -197,14 +212,32 @@ def check_paths(plan: Plan, _models: ModelTable) -> Iterator[Problem]:
                      f"move or rename the file {blocker}, or name another folder")
 
 
-def _reference_problems(plan: Plan) -> Iterator[Problem]:
-    """The reference exists: it must also be UTF-8 with usable front matter (every output copies it)."""
+def _reference_problems(plan: Plan, models: ModelTable) -> Iterator[Problem]:
+    """The reference exists: it must also be a readable regular file within its size limit, UTF-8,
+    with usable front matter (every output copies it), and small enough that every row's request
+    fits its model's context window (it is sent with each one)."""
+    from orchestrator.request_size import reference_problems
     from orchestrator.validators.reference import read_reference
 
     try:
-        read_reference(plan)
+        facts = read_reference(plan)
     except PlanError as exc:
         yield Problem(exc.path or plan.path, exc.line, exc.message, exc.hint or "")
+        return
+    yield from reference_problems(plan, facts.text, models)
+
+
+def _tracking_file_problems(plan: Plan) -> Iterator[Problem]:
+    """A tracking file that exists must be one the recorder can read (found now, not after paying)."""
+    path = plan.tracking_file_path()
+    named = plan.tracking_file_text()
+    line = named.line if named else None
+    try:
+        check_readable(path, TRACKING)
+    except IsADirectoryError:
+        yield _p(plan, line, f"tracking file is a folder: {path}", "name a file, e.g. output/tracking.yaml")
+    except InputFileError as exc:
+        yield _p(plan, line, f"{exc.message}: {path}", exc.hint or "")
 
 
 CHECKS: tuple[Check, ...] = (

@@ -182,8 +182,12 @@ class Plan:
         return section.items if section else ()
 
     def resolve(self, relative: str) -> Path:
-        """A path written in the plan, resolved against the plan's folder."""
-        return (self.base_dir / relative).resolve()
+        """A path written in the plan, resolved against the plan's folder.
+
+        ``os.path.realpath`` rather than ``Path.resolve``: a symlink loop is
+        left unresolved (the read then names it) instead of raising RuntimeError.
+        """
+        return Path(os.path.realpath(self.base_dir / relative))
 
     def format_reference_path(self) -> Path | None:
         ref = self.format_reference

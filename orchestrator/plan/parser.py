@@ -14,13 +14,15 @@ problems through :mod:`orchestrator.plan.check` rather than raising, so that
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from orchestrator.errors import PlanError
+from orchestrator.errors import InputFileError, PlanError
 from orchestrator.plan.model import (
     REQUIRED_COLUMNS,
     SECTION_KEYS,
@@ -33,6 +35,7 @@ from orchestrator.plan.model import (
     source_lines,
 )
 from orchestrator.plan.table_syntax import split_cells
+from orchestrator.safeio import PLAN, read_bytes
 
 _PHASE_RE = re.compile(r"^phase\s+(\d+)\b", re.IGNORECASE)
 _LINK_RE = re.compile(r"^\[[^\]]*\]\(([^)\s]+)\)$")
@@ -55,18 +58,15 @@ def read_plan(path: Path | str, *, require_phases: bool = False) -> Plan:
     """
     path = Path(path)
     try:
-        raw = path.read_bytes()
+        raw = read_bytes(path, PLAN)
+    except InputFileError as exc:  # a FIFO, a device, a symlink loop, no permission, over the size limit
+        raise PlanError(exc.message, path=path, hint=exc.hint) from None
     except FileNotFoundError:
         raise PlanError(
             "plan file not found", path=path, hint="check the path, or create one with `orchestrate init DIR`"
         ) from None
     except IsADirectoryError:
         raise PlanError("is a folder, not a plan file", path=path, hint=folder_hint(path)) from None
-    except PermissionError:
-        raise PlanError(
-            "cannot read plan file: permission denied", path=path,
-            hint="check the file's permissions (`ls -l`), or run as a user who may read it",
-        ) from None
     except OSError as exc:
         raise PlanError(
             f"cannot read plan file: {exc.strerror or exc}", path=path,
@@ -120,16 +120,19 @@ def parse_plan(text: str, path: Path | str = "plan.md") -> Plan:
     """Parse plan ``text``; ``path`` anchors relative paths and messages."""
     path = Path(path)
     lines = source_lines(text)
-    tokens = _markdown().parse("\n".join(lines))
-    headings = _headings(tokens)
+    tokens = _Tokens(_markdown().parse("\n".join(lines)))
+    headings = _headings(tokens.all)
+    keys = [_normalise(h.text) for h in headings]
+    ends = _section_ends(headings, len(lines))
+    next_phase = _next_phase_lines(keys, headings)
     sections: dict[str, Section] = {}
     duplicates: list[Section] = []
     phases: list[Phase] = []
     title: str | None = None
     claimed_tables: set[int] = set()
     for index, heading in enumerate(headings):
-        end = _section_end(headings, index, len(lines))
-        key = _normalise(heading.text)
+        end = ends[index]
+        key = keys[index]
         phase_match = _PHASE_RE.match(key)
         if heading.level == 1 and title is None and not phase_match and key not in SECTION_KEYS:
             title = heading.text
@@ -137,8 +140,8 @@ def parse_plan(text: str, path: Path | str = "plan.md") -> Plan:
         if phase_match:
             # A phase ends at the next Phase heading too, even a lower-ranked
             # one, so `## Phase 1` cannot take the table of a `### Phase 2`.
-            later = [h.line for h in headings[index + 1 :] if _PHASE_RE.match(_normalise(h.text))]
-            end = min([end, *(line - 1 for line in later[:1])])
+            later = next_phase[index]
+            end = end if later is None else min(end, later - 1)
             phase = _read_phase(int(phase_match.group(1)), heading, end, tokens, lines, claimed_tables)
             phases.append(phase)
             continue
@@ -150,7 +153,7 @@ def parse_plan(text: str, path: Path | str = "plan.md") -> Plan:
         else:
             sections[key] = section
     orphans = tuple(
-        t.map[0] + 1 for t in tokens if t.type == "table_open" and t.map and t.map[0] not in claimed_tables
+        t.map[0] + 1 for t in tokens.all if t.type == "table_open" and t.map and t.map[0] not in claimed_tables
     )
     return Plan(path, text, title, sections, tuple(phases), tuple(duplicates), orphans)
 
@@ -171,13 +174,50 @@ def _headings(tokens: list[Token]) -> list[_Heading]:
     return found
 
 
-def _section_end(headings: list[_Heading], index: int, n_lines: int) -> int:
-    """Last line of the section opened by ``headings[index]``: up to the next heading of equal or higher rank."""
-    level = headings[index].level
-    for later in headings[index + 1 :]:
-        if later.level <= level:
-            return later.line - 1
-    return n_lines
+class _Tokens:
+    """The token stream, and the tokens that start within a range of lines, found by bisection.
+
+    Every per-section lookup reads only its own lines' tokens, so a plan with
+    thousands of sections or phases parses in linear time (scanning the whole
+    stream for each one made a 40 KiB plan of repeated headings take 24 s).
+    """
+
+    def __init__(self, tokens: list[Token]) -> None:
+        self.all = tokens
+        starts: list[int] = []
+        last = 0
+        for tok in tokens:  # closing tokens carry no map: they sort with the token before them
+            last = tok.map[0] + 1 if tok.map else last
+            starts.append(last)
+        self._starts = starts if all(a <= b for a, b in pairwise(starts)) else None
+
+    def between(self, first: int, last: int) -> range:
+        """Indexes of a span holding every token whose first line is in ``first..last`` (1-based)."""
+        if self._starts is None:  # never seen: block tokens come in line order
+            return range(len(self.all))
+        return range(bisect_left(self._starts, first), bisect_right(self._starts, last))
+
+
+def _section_ends(headings: list[_Heading], n_lines: int) -> list[int]:
+    """Last line of each heading's section: up to the next heading of equal or higher rank."""
+    ends = [n_lines] * len(headings)
+    open_: list[int] = []  # indexes of headings whose section has not ended yet
+    for index, heading in enumerate(headings):
+        while open_ and headings[open_[-1]].level >= heading.level:
+            ends[open_.pop()] = heading.line - 1
+        open_.append(index)
+    return ends
+
+
+def _next_phase_lines(keys: list[str], headings: list[_Heading]) -> list[int | None]:
+    """For each heading, the line of the next ``Phase N`` heading after it (any rank), or None."""
+    found: list[int | None] = [None] * len(headings)
+    following: int | None = None
+    for index in range(len(headings) - 1, -1, -1):
+        found[index] = following
+        if _PHASE_RE.match(keys[index]):
+            following = headings[index].line
+    return found
 
 
 def _normalise(text: str) -> str:
@@ -189,7 +229,7 @@ def _within(tok: Token, first: int, last: int) -> bool:
     return tok.map is not None and first <= tok.map[0] + 1 <= last
 
 
-def _items(tokens: list[Token], lines: list[str], first: int, last: int) -> tuple[TextLine, ...]:
+def _items(stream: _Tokens, lines: list[str], first: int, last: int) -> tuple[TextLine, ...]:
     """List items of a section, or its paragraph lines when it has no list.
 
     A multi-line list item is joined into one line; its line is the item's
@@ -199,7 +239,9 @@ def _items(tokens: list[Token], lines: list[str], first: int, last: int) -> tupl
     items: list[TextLine] = []
     para_lines: list[TextLine] = []
     depth = 0
-    for i, tok in enumerate(tokens):
+    tokens = stream.all
+    for i in stream.between(first + 1, last):
+        tok = tokens[i]
         if not _within(tok, first + 1, last):
             continue
         if tok.type in ("bullet_list_open", "ordered_list_open"):
@@ -207,7 +249,7 @@ def _items(tokens: list[Token], lines: list[str], first: int, last: int) -> tupl
         elif tok.type in ("bullet_list_close", "ordered_list_close"):
             depth -= 1
         elif tok.type == "list_item_open" and depth == 1 and tok.map:
-            inline = next((t for t in tokens[i + 1 :] if t.type == "inline"), None)
+            inline = _next_inline(tokens, i + 1)
             if inline is not None:
                 items.append(TextLine(_clean(" ".join(inline.content.split("\n"))), tok.map[0] + 1))
         elif tok.type == "paragraph_open" and depth == 0 and tok.map:
@@ -219,6 +261,14 @@ def _items(tokens: list[Token], lines: list[str], first: int, last: int) -> tupl
                 if raw.strip():
                     para_lines.append(TextLine(raw.strip(), tok.map[0] + offset + 2))
     return tuple(items) if items else tuple(para_lines)
+
+
+def _next_inline(tokens: list[Token], start: int) -> Token | None:
+    """The first inline token at or after ``start`` (by index: slicing the list would copy its tail)."""
+    for index in range(start, len(tokens)):
+        if tokens[index].type == "inline":
+            return tokens[index]
+    return None
 
 
 def _clean(text: str) -> str:
@@ -235,12 +285,14 @@ def _read_phase(
     number: int,
     heading: _Heading,
     last: int,
-    tokens: list[Token],
+    stream: _Tokens,
     lines: list[str],
     claimed: set[int],
 ) -> Phase:
     """The first table under a ``Phase N`` heading, read into rows."""
-    for i, tok in enumerate(tokens):
+    tokens = stream.all
+    for i in stream.between(heading.line + 1, last):
+        tok = tokens[i]
         if tok.type == "table_open" and _within(tok, heading.line + 1, last) and tok.map:
             claimed.add(tok.map[0])
             return _read_table(number, heading, tokens, i, lines)
@@ -255,7 +307,8 @@ def _column_key(header: str) -> str:
 def _read_table(number: int, heading: _Heading, tokens: list[Token], start: int, lines: list[str]) -> Phase:
     row_lines: list[int] = []
     header_line: int | None = None
-    for tok in tokens[start:]:
+    for index in range(start, len(tokens)):
+        tok = tokens[index]
         if tok.type == "table_close":
             break
         if tok.type == "tr_open" and tok.map:

@@ -36,6 +36,7 @@ from orchestrator.recorder.lock import PlanLock
 from orchestrator.recorder.tracking import TrackingEntry, register_entries
 from orchestrator.recorder.updates import PlanUpdate, apply_plan_updates
 from orchestrator.recorder.writes import Written, read_text, rewrite
+from orchestrator.safeio import TRACKING
 
 log = logging.getLogger(__name__)
 
@@ -287,7 +288,7 @@ class Recorder:
             path = parse_plan(self._known or "", self.plan_path).tracking_file_path()
         path.parent.mkdir(parents=True, exist_ok=True)
         entries = list(batch.entries.values())
-        written = rewrite(path, lambda text: register_entries(text, entries, path), create=True)
+        written = rewrite(path, lambda text: register_entries(text, entries, path), create=True, kind=TRACKING)
         with self._wake:
             self._count(written)
             self._registered.update((e.key(), e.path) for e in entries)

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from orchestrator.recorder import tracking_md, tracking_yaml
+from orchestrator.safeio import OUTPUT, read_bytes
 
 MARKDOWN_SUFFIXES = (".md", ".markdown", ".txt")
 
@@ -88,11 +89,8 @@ class TrackingEntry:
 
 
 def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 16), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+    """The output's sha256, read through :mod:`orchestrator.safeio` (a regular file within the output limit)."""
+    return hashlib.sha256(read_bytes(path, OUTPUT)).hexdigest()
 
 
 def format_time(moment: datetime) -> str:

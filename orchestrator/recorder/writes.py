@@ -16,8 +16,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from orchestrator.errors import RecordError
+from orchestrator.errors import InputFileError, RecordError
 from orchestrator.recorder.atomic import replace_if_unchanged
+from orchestrator.safeio import PLAN, Kind, read_bytes
 
 #: How many times one write re-applies its change to a file that keeps changing under it.
 MAX_ATTEMPTS = 40
@@ -35,16 +36,16 @@ class Written:
     bytes: int = 0
 
 
-def rewrite(path: Path, change: Callable[[str | None], str], *, create: bool = False) -> Written:
+def rewrite(path: Path, change: Callable[[str | None], str], *, create: bool = False, kind: Kind = PLAN) -> Written:
     """Replace the text of ``path`` with ``change(text)`` (``text=None``: no file, if ``create``).
 
     ``change`` may run several times, each on newer text; the result of its
-    last run is what was written.
+    last run is what was written. ``kind`` bounds the read (see :mod:`orchestrator.safeio`).
     """
     for attempt in range(MAX_ATTEMPTS):
         if attempt:
             time.sleep(min(MAX_PAUSE_S, 0.001 * 2**attempt) * random.uniform(0.5, 1.0))
-        base = read_optional(path)
+        base = read_optional(path, kind)
         if base is None and not create:
             raise RecordError("the file to record into is missing", path=path, hint=_MISSING_HINT)
         new = change(None if base is None else decode(base, path)).encode("utf-8")
@@ -67,18 +68,25 @@ def rewrite(path: Path, change: Callable[[str | None], str], *, create: bool = F
     )
 
 
-def read_text(path: Path) -> str:
-    data = read_optional(path)
+def read_text(path: Path, kind: Kind = PLAN) -> str:
+    data = read_optional(path, kind)
     if data is None:
         raise RecordError("the file to record into is missing", path=path, hint=_MISSING_HINT)
     return decode(data, path)
 
 
-def read_optional(path: Path) -> bytes | None:
+def read_optional(path: Path, kind: Kind = PLAN) -> bytes | None:
+    """The file's bytes, or None when it does not exist; a :class:`RecordError` (exit 1) if unusable.
+
+    Read through :mod:`orchestrator.safeio`: a FIFO or device never hangs
+    the recorder, and an oversized file is refused with its limit.
+    """
     try:
-        return path.read_bytes()
+        return read_bytes(path, kind)
     except FileNotFoundError:
         return None
+    except InputFileError as exc:  # outputs may already be written: work that failed, not bad input
+        raise RecordError(exc.message, path=path, hint=exc.hint) from None
     except OSError as exc:
         raise RecordError(f"cannot read: {exc.strerror or exc}", path=path,
                           hint="check the file's permissions (`ls -l`)") from exc
