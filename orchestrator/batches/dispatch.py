@@ -63,7 +63,8 @@ async def dispatch_batches(
     """Run ``jobs`` through Message Batches; see the module docstring."""
     todo = batch_jobs(jobs, request_keys)
     collecting = _Collecting(hooks, on_progress)
-    batch_settings = BatchRunSettings(**{**vars(batch), "repair_attempts": settings.repair_attempts})
+    batch_settings = BatchRunSettings(**{**vars(batch), "repair_attempts": settings.repair_attempts,
+                                         "max_cost": settings.max_cost})
     report = await run_batches(todo, provider, collecting, batch_dir, batch_settings, ledger=ledger, stop=stop)
     online: DispatchReport | None = None
     if report.online_repairs and not (stop is not None and stop.is_set()) and report.fatal is None:

@@ -84,6 +84,9 @@ class BatchRunSettings:
     #: how far back (seconds) to look for a batch whose id was never written (clock skew margin)
     recover_window_s: float = 900.0
     submit_retries: int = 3  # a POST the API refused with 429/5xx (certainly not created)
+    #: no further submission (a repair round, the next split) once this call has spent this much (USD);
+    #: a batch already submitted runs on (``orchestrate batches cancel`` stops it)
+    max_cost: float | None = None
 
 
 @dataclass(frozen=True)

@@ -194,11 +194,21 @@ class _BatchRun:
                 continue
             sized.append(((p, params), n))
         for group in split(sized, self.settings.max_requests, self.settings.max_bytes):
-            if self.stop.is_set() or self.report.fatal is not None:
+            why = self.stopping()
+            if why is not None:
                 for p, _ in group:
-                    await self.finish(p.job, "not_submitted", "not submitted: the run stopped first")
+                    await self.finish(p.job, "not_submitted", f"not submitted: {why}")
                 continue
             await self.submit_one(group)
+
+    def stopping(self) -> str | None:
+        """Why no further submission may be made now, if one may not."""
+        cap = self.settings.max_cost
+        if cap is not None and self.report.cost_usd >= cap:
+            return f"this run has spent ${self.report.cost_usd:.6g} of --max-cost ${cap:.6g}"
+        if self.stop.is_set():
+            return "the run was stopped first"
+        return "a fatal error stopped the run" if self.report.fatal is not None else None
 
     async def submit_one(self, group: list[tuple[_Planned, dict[str, Any]]]) -> None:
         entries = [

@@ -149,3 +149,12 @@ def test_a_batch_the_api_no_longer_has_is_abandoned_and_its_rows_resent(sim: Sim
     assert journal_status(tmp_path)[0].submission.state == "abandoned"
     again, _, _ = run(jobs, sim.url, tmp_path)
     assert len(again.completed) == 2 and sim.batch_counts()["batches_created"] == 2
+
+
+def test_max_cost_stops_further_submissions(start_sim: Start, tmp_path: Path) -> None:
+    sim = start_sim(pbad_enum=1.0)  # every first draft fails: a repair round would follow
+    jobs = make_jobs()
+    report, hooks, _ = run(jobs, sim.url, tmp_path, max_cost=1e-9)
+    assert sim.batch_counts()["batches_created"] == 1  # the confirmed batch; no repair round after the cap
+    assert set(report.states.values()) == {"not_submitted"}
+    assert all("--max-cost" in (o.error or "") for o in hooks.finished.values())
