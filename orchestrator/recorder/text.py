@@ -49,9 +49,13 @@ def is_blank(line: str) -> bool:
     return not line.strip(" \t\r\n\ufeff")
 
 
+def normal_path(written: str) -> str:
+    """A path as written in a tracking file, in the form :func:`same_path` compares."""
+    return os.path.normpath(written.strip().strip("`<>"))
+
+
 def same_path(written: object, wanted: str) -> bool:
     """Whether a path as written in a tracking file is ``wanted`` (both relative to that file)."""
     if not isinstance(written, str) or not written.strip():
         return False
-    clean = written.strip().strip("`<>")
-    return os.path.normpath(clean) == os.path.normpath(wanted)
+    return normal_path(written) == os.path.normpath(wanted)

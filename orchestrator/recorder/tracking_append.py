@@ -17,13 +17,12 @@ which keeps an alias as one shared node and never expands it.
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Sequence
 
 import yaml
 
-from orchestrator.recorder.text import dominant_ending, split_lines
+from orchestrator.recorder.text import dominant_ending, normal_path, split_lines
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _LIST_KEYS = ("outputs", "entries")
@@ -38,7 +37,7 @@ def append_entries(text: str, records: Sequence[dict[str, object]]) -> str | Non
     if shape is None:
         return None
     known, dash, keys = shape
-    wanted = [_normal(str(record["path"])) for record in records]
+    wanted = [normal_path(str(record["path"])) for record in records]
     if any(path in known for path in wanted) or len(set(wanted)) != len(wanted):
         return None
     eol = dominant_ending(split_lines(text))
@@ -59,6 +58,8 @@ def _analyse(text: str) -> tuple[frozenset[str], int, int] | None:
         root = yaml.compose(text, Loader=_Loader)
     except (yaml.YAMLError, RecursionError):
         return None  # the round trip reports the error in full
+    if _empty_list_at_end(root, text):
+        return frozenset(), 2, 4  # `outputs:` with nothing under it yet: the layout of a new file
     entries = _entry_list(root)
     if entries is None or not entries.value or entries.flow_style:
         return None
@@ -67,8 +68,24 @@ def _analyse(text: str) -> tuple[frozenset[str], int, int] | None:
     layout = _layout(text, entries)
     if layout is None:
         return None
-    known = frozenset(_normal(path) for item in entries.value if (path := _path_of(item)) is not None)
+    known = frozenset(normal_path(path) for item in entries.value if (path := _path_of(item)) is not None)
     return known, *layout
+
+
+def _empty_list_at_end(root: yaml.Node | None, text: str) -> bool:
+    """``outputs:`` (or ``entries:``) with no value, as the file's last key and nothing but comments after."""
+    if not isinstance(root, yaml.MappingNode) or not root.value:
+        return False
+    key, value = root.value[-1]
+    return (
+        isinstance(key, yaml.ScalarNode)
+        and key.value in _LIST_KEYS
+        and key.start_mark.column == 0
+        and isinstance(value, yaml.ScalarNode)
+        and value.tag.endswith(":null")
+        and value.value in ("", "~", "null")
+        and _only_comments(text[key.end_mark.index :].split("\n", 1)[1] if "\n" in text[key.end_mark.index :] else "")
+    )
 
 
 def _entry_list(root: yaml.Node | None) -> yaml.SequenceNode | None:
@@ -79,11 +96,6 @@ def _entry_list(root: yaml.Node | None) -> yaml.SequenceNode | None:
             if isinstance(key, yaml.ScalarNode) and key.value in _LIST_KEYS and isinstance(value, yaml.SequenceNode):
                 return value
     return None
-
-
-def _normal(path: str) -> str:
-    """A path as :func:`orchestrator.recorder.text.same_path` compares it."""
-    return os.path.normpath(path.strip().strip("`<>"))
 
 
 def _path_of(item: yaml.Node) -> str | None:

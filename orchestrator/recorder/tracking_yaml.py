@@ -27,7 +27,7 @@ from ruamel.yaml.error import YAMLError
 from ruamel.yaml.util import load_yaml_guess_indent
 
 from orchestrator.errors import RecordError
-from orchestrator.recorder.text import dominant_ending, same_path, split_lines
+from orchestrator.recorder.text import dominant_ending, normal_path, split_lines
 from orchestrator.recorder.tracking_append import append_entries
 
 NEW_FILE = (
@@ -45,11 +45,10 @@ def register(text: str | None, records: Sequence[dict[str, object]], where: Path
     A CRLF file is edited as LF and converted back (ruamel.yaml keeps a stray
     ``\r`` in comments otherwise).
     """
-    if text is not None and text.strip():
-        appended = append_entries(text, records)  # only new entries, list at the end: no round trip
-        if appended is not None:
-            return appended
     source = text if text is not None and text.strip() else NEW_FILE
+    appended = append_entries(source, records)  # only new entries, list at the end: no round trip
+    if appended is not None:
+        return appended
     eol = dominant_ending(split_lines(source))
     source = source.replace("\r\n", "\n")
     yaml = _yaml()
@@ -58,8 +57,9 @@ def register(text: str | None, records: Sequence[dict[str, object]], where: Path
         source = source + ("" if source.endswith("\n") else "\n") + "outputs:\n"
         data = _load(yaml, source, where)
     entries = _entry_list(data, where)
+    index = _index(entries)
     for record in records:
-        _upsert(entries, record)
+        _upsert(entries, index, record)
     yaml.explicit_start = _has_explicit_start(source)
     out = io.StringIO()
     yaml.dump(data, out)
@@ -115,13 +115,27 @@ def _entry_list(data: Any, where: Path) -> CommentedSeq:
     return entries
 
 
-def _upsert(entries: CommentedSeq, record: dict[str, object]) -> None:
-    wanted = str(record["path"])
+def _index(entries: CommentedSeq) -> dict[str, CommentedMap]:
+    """Each entry by its path as :func:`same_path` compares paths (one pass, not one per record)."""
+    found: dict[str, CommentedMap] = {}
     for item in entries:
-        if isinstance(item, CommentedMap) and any(same_path(item.get(k), wanted) for k in PATH_KEYS):
-            _update(item, record)
-            return
-    entries.append(CommentedMap((k, v) for k, v in record.items() if v is not None))
+        if isinstance(item, CommentedMap):
+            for key in PATH_KEYS:
+                value = item.get(key)
+                if isinstance(value, str) and value.strip():
+                    found.setdefault(normal_path(value), item)
+    return found
+
+
+def _upsert(entries: CommentedSeq, index: dict[str, CommentedMap], record: dict[str, object]) -> None:
+    wanted = normal_path(str(record["path"]))
+    item = index.get(wanted)
+    if item is not None:
+        _update(item, record)
+        return
+    entry = CommentedMap((k, v) for k, v in record.items() if v is not None)
+    entries.append(entry)
+    index[wanted] = entry
 
 
 def _update(item: CommentedMap, record: dict[str, object]) -> None:

@@ -58,3 +58,12 @@ def test_thousands_of_registrations_grow_the_file_without_rewriting_it() -> None
     assert again is not None and again.startswith(out)
     assert len(yaml.load(again, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))["outputs"]) == 6_001
     assert append_entries(again, [record("./2500.md", "again")]) is None  # already there: an update
+
+
+def test_a_new_tracking_file_is_written_by_appending_under_its_header() -> None:
+    out = tracking_yaml.register(None, [record(f"{i}.md", f"Row {i}") for i in range(3)], Path("t.yaml"))
+    assert out.startswith(tracking_yaml.NEW_FILE), "the header comment and `outputs:` come first, untouched"
+    assert [e["path"] for e in yaml.safe_load(out)["outputs"]] == ["0.md", "1.md", "2.md"]
+    assert "\n  - path: '0.md'\n    title: Row 0\n" in out  # a leading digit could read as a number: quoted
+    again = tracking_yaml.register(out, [record("1.md", "Row one")], Path("t.yaml"))  # an update: round trip
+    assert [e["title"] for e in yaml.safe_load(again)["outputs"]] == ["Row 0", "Row one", "Row 2"]
