@@ -32,6 +32,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
+from orchestrator.recorder import crashpoint
+
 try:
     import fcntl
 except ImportError:  # pragma: no cover - not on Unix
@@ -65,6 +67,7 @@ def atomic_write(path: Path | str, data: bytes, *, fsync: bool = True) -> Path:
     target = real_path(path)
     with _staged(target, data, fsync=fsync) as (temp, _):
         os.replace(temp, target)
+    crashpoint.reached("replaced")
     if fsync:
         fsync_dir(target.parent)
     return target
@@ -84,6 +87,8 @@ def replace_if_unchanged(path: Path | str, data: bytes, expected: bytes | None) 
             _flock(temp_fd)  # a writer that opens the name after our exchange waits for us
             with _swap_lock(target):
                 done = _swap(temp, target, data, expected)
+    if done:
+        crashpoint.reached("plan")
     fsync_dir(target.parent)
     return done
 
@@ -167,10 +172,12 @@ def _staged(target: Path, data: bytes, *, fsync: bool = True) -> Iterator[tuple[
     temp = target.with_name(name)
     fd = os.open(temp, os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), NEW_FILE_MODE)
     try:
+        crashpoint.reached("temp")
         _copy_owner_and_mode(fd, target)
         _write_all(fd, data)
         if fsync:
             os.fsync(fd)
+        crashpoint.reached("staged")
         yield temp, fd
     finally:
         os.close(fd)

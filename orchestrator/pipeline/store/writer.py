@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
+from orchestrator.recorder import crashpoint
 from orchestrator.recorder.atomic import atomic_write
 
 _APPEND_BATCH = 4096  # lines per write() call at most
@@ -208,6 +209,7 @@ class Writer:
                 while view:  # a large write may be partial
                     view = view[os.write(fd, view) :]
             os.fsync(fd)
+            crashpoint.reached("ledger")  # the crash campaign's instant (a no-op unless set)
             self.fsyncs += 1
             self.appended += len(group)
             for op in group:
