@@ -84,7 +84,7 @@ class CompiledPlan:
         """
         doc = parse_document(content)
         ctx = CheckContext(path, self.expectations, final, self.trust_plan, self.plan.base_dir, self.lint_timeout)
-        report = FileReport(path)
+        report = FileReport(path, document=doc)
         for validator in self.registry.validators:
             if validator.applies(self.expectations):
                 report.checks.extend(validator.check(doc, ctx))

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 #: whose failure it is: the document's, or this machine's
 FailureKind = Literal["output", "environment"]
@@ -81,6 +81,10 @@ class FileReport:
 
     path: Path
     checks: list[CheckResult] = field(default_factory=list)
+    #: the parsed document the checks ran on (a ``Document``), so callers need not parse it again
+    document: Any = field(default=None, compare=False, repr=False)
+    #: the parsed document the checks ran on (a ``Document``), so callers need not parse it again
+    document: Any = field(default=None, compare=False, repr=False)
 
     @property
     def ok(self) -> bool:
