@@ -83,8 +83,6 @@ class FileReport:
     checks: list[CheckResult] = field(default_factory=list)
     #: the parsed document the checks ran on (a ``Document``), so callers need not parse it again
     document: Any = field(default=None, compare=False, repr=False)
-    #: the parsed document the checks ran on (a ``Document``), so callers need not parse it again
-    document: Any = field(default=None, compare=False, repr=False)
 
     @property
     def ok(self) -> bool:
