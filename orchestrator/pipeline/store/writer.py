@@ -213,7 +213,10 @@ class Writer:
             self.fsyncs += 1
             self.appended += len(group)
             for op in group:
-                op.done.set_result(None)
+                # a waiter abandoned on a second Ctrl-C no longer listens: its line is written all the same
+                # (set_running_or_notify_cancel, unlike a check of cancelled(), cannot race a cancel)
+                if op.done.set_running_or_notify_cancel():
+                    op.done.set_result(None)
 
     def _fd(self, path: Path) -> int:
         fd = self._fds.get(path)
