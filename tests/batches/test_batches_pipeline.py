@@ -60,7 +60,7 @@ def test_no_wait_then_process_collects(demo: Demo, start_sim: Start, monkeypatch
     assert demo.statuses() == before  # nothing recorded while the batch runs
     listed = orchestrate("batches", "list", str(demo.plan))
     assert listed.code == 0 and "submitted" in listed.out and "5 requests" in listed.out
-    again = orchestrate("process", "--batch-id", BATCH, "--yes")  # the provider stuck to the batch
+    again = orchestrate("process", "--batch-id", BATCH, "--provider", "anthropic-batch", "--yes")
     assert again.code == 0, again.out + again.err
     assert "5 row(s) already submitted in Message Batches" in again.out
     assert "COST ESTIMATE" not in again.out  # nothing new to spend, nothing to confirm
