@@ -16,6 +16,7 @@ from typing import Any, TextIO
 from orchestrator.models import load_model_table
 from orchestrator.pipeline.context import Context, StageResult
 from orchestrator.pipeline.judge import Judge
+from orchestrator.pipeline.store.writer import sync_filesystem
 from orchestrator.pipeline.store.batch import find_batch, open_batch, refuse_blocked_folders
 from orchestrator.pipeline.store.shapes import check_batch_folder
 from orchestrator.pipeline.store.usage import UsageBook
@@ -128,11 +129,14 @@ class Session:
         the rerun records them without a call.
         """
         plan = self.ctx.plan
+        outputs = plan.output_dir_path() or plan.base_dir
         return Recorder(
             self.ctx.batch.plan_path,
             wait=self.opts.wait,
             debounce=RECORD_EVERY_S,
             tracking_path=plan.tracking_file_path(),
+            # outputs are written without an fsync each: one syncfs makes them durable before statuses name them
+            before_plan_write=lambda: sync_filesystem(outputs),
         )
 
     def judge(self) -> Judge:

@@ -56,6 +56,11 @@ def temp_name_prefix(target: Path) -> str:
     return f".{target.name}."
 
 
+def temp_path(target: Path) -> Path:
+    """A new temporary file name beside ``target``, naming this process (see :func:`remove_stale_temps`)."""
+    return target.with_name(f"{temp_name_prefix(target)}{os.getpid()}-{secrets.token_hex(6)}{_TEMP_SUFFIX}")
+
+
 def atomic_write(path: Path | str, data: bytes, *, fsync: bool = True) -> Path:
     """Replace the content of ``path`` with ``data`` atomically; return the real path written.
 
@@ -168,8 +173,7 @@ def _staged(target: Path, data: bytes, *, fsync: bool = True) -> Iterator[tuple[
 
     The file is removed afterwards if it still has its temporary name.
     """
-    name = f"{temp_name_prefix(target)}{os.getpid()}-{secrets.token_hex(6)}{_TEMP_SUFFIX}"
-    temp = target.with_name(name)
+    temp = temp_path(target)
     fd = os.open(temp, os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), NEW_FILE_MODE)
     try:
         crashpoint.reached("temp")

@@ -22,7 +22,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -85,8 +85,11 @@ class Recorder:
         debounce: float = 0.2,
         wait_timeout: float | None = None,
         tracking_path: Path | None = None,
+        before_plan_write: Callable[[], None] | None = None,
     ) -> None:
         self.plan_path = real_path(plan_path)
+        #: called before statuses are written (the pipeline makes the outputs they name durable there)
+        self.before_plan_write = before_plan_write
         self.debounce = debounce
         self._lock = PlanLock(self.plan_path, wait=wait, timeout=wait_timeout)
         self._wake = threading.Condition(threading.Lock())
@@ -241,6 +244,8 @@ class Recorder:
                     except RecordError as error:
                         tracking_error = error
                 if batch.statuses or batch.notes:
+                    if batch.statuses and self.before_plan_write is not None:
+                        self.before_plan_write()
                     self._write_plan(batch)
                     batch.statuses, batch.notes = {}, {}
                 if tracking_error is not None:

@@ -54,10 +54,15 @@ class ParseOutcome:
 
 
 def write_output(store: ItemStore, path: Path, content: str, then: Callable[[], None]) -> None:
-    """The output file, atomically and fsynced; ``then`` (recording the row) runs once it is on disk."""
+    """The output file, atomically; ``then`` (recording the row) runs once it is in place.
+
+    With the writer thread, the file is not fsynced here: the recorder makes
+    every output durable in one call before it writes the statuses that name
+    them (see :func:`orchestrator.pipeline.store.writer.sync_filesystem`).
+    """
     data = content.encode("utf-8")
     if store.writer is not None:
-        store.writer.replace(path, data, durable=True, then=then)
+        store.writer.replace(path, data, then=then)
         return
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(path, data)

@@ -26,6 +26,7 @@ there (and by the next call), never lost.
 
 from __future__ import annotations
 
+import ctypes
 import os
 import threading
 from collections import deque
@@ -36,7 +37,7 @@ from pathlib import Path
 from types import TracebackType
 
 from orchestrator.recorder import crashpoint
-from orchestrator.recorder.atomic import atomic_write
+from orchestrator.recorder.atomic import atomic_write, temp_path
 
 _APPEND_BATCH = 4096  # lines per write() call at most
 
@@ -79,6 +80,7 @@ class Writer:
         self._error: BaseException | None = None
         self._thread: threading.Thread | None = None
         self._fds: dict[Path, int] = {}
+        self._folders: set[Path] = set()
         self.fsyncs = 0
         self.replaced = 0
         self.appended = 0
@@ -191,12 +193,39 @@ class Writer:
         if isinstance(op, _Remove):
             op.path.unlink(missing_ok=True)
             return
-        op.path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(op.path, op.data, fsync=op.durable)
+        if op.durable:
+            op.path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(op.path, op.data)
+            self.fsyncs += 2
+        else:
+            self._replace_derived(op.path, op.data)
         self.replaced += 1
-        self.fsyncs += 2 if op.durable else 0
         for callback in op.then:
             callback()
+
+    def _replace_derived(self, path: Path, data: bytes) -> None:
+        """Temp file beside ``path``, then ``os.replace``: old-or-new, with the fewest system calls.
+
+        The files this takes are the tool's own (checkpoints, outputs made
+        durable later in one ``syncfs``): no symlink to follow, no mode to
+        keep, folders made once per command.
+        """
+        folder = path.parent
+        if folder not in self._folders:
+            folder.mkdir(parents=True, exist_ok=True)
+            self._folders.add(folder)
+        temp = temp_path(path)
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+        except BaseException:
+            os.close(fd)
+            temp.unlink(missing_ok=True)
+            raise
+        os.close(fd)
+        os.replace(temp, path)
 
     def _commit(self, appends: list[_Append]) -> None:
         by_path: dict[Path, list[_Append]] = {}
@@ -228,3 +257,34 @@ class Writer:
                 os.write(fd, b"\n")
             self._fds[path] = fd
         return fd
+
+
+def _load_syncfs() -> Callable[[int], int] | None:
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        function: Callable[[int], int] = libc.syncfs
+    except (OSError, AttributeError):  # not Linux: os.sync() below
+        return None
+    return function
+
+
+_SYNCFS = _load_syncfs()
+
+
+def sync_filesystem(folder: Path) -> None:
+    """Make every write so far to the file system holding ``folder`` durable, in one call.
+
+    Outputs are replaced without an ``fsync`` each; before the plan calls a
+    group of them complete, this one ``syncfs`` makes them all durable (a
+    group commit for outputs: one call per plan write instead of three per
+    row).
+    """
+    try:
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except FileNotFoundError:
+        return  # nothing was written there
+    try:
+        if _SYNCFS is None or _SYNCFS(fd) != 0:
+            os.sync()
+    finally:
+        os.close(fd)
