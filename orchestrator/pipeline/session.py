@@ -137,6 +137,11 @@ class Session:
             tracking_path=plan.tracking_file_path(),
             # outputs are written without an fsync each: one syncfs makes them durable before statuses name them
             before_plan_write=lambda: sync_filesystem(outputs),
+            # what a killed run left (temp files, rows complete but unregistered) is put right on opening;
+            # a status asked for that the plan does not show at the end fails the command (exit 1)
+            reconcile=plan,
+            sweep=(self.ctx.batch.dir, self.ctx.batch.report_path.parent),
+            strict=True,
         )
 
     def judge(self) -> Judge:

@@ -24,6 +24,7 @@ import ctypes
 import errno
 import functools
 import os
+import re
 import secrets
 import stat
 import sys
@@ -90,18 +91,27 @@ def replace_if_unchanged(path: Path | str, data: bytes, expected: bytes | None) 
             done = _create_exclusive(temp, target)
         else:
             _flock(temp_fd)  # a writer that opens the name after our exchange waits for us
-            with _swap_lock(target):
-                done = _swap(temp, target, data, expected)
+            with _swap_lock(target) as current:
+                done = _swap(temp, target, data, expected, current)
     if done:
         crashpoint.reached("plan")
     fsync_dir(target.parent)
     return done
 
 
-def _swap(temp: Path, target: Path, data: bytes, expected: bytes) -> bool:
+def _swap(temp: Path, target: Path, data: bytes, expected: bytes, current: int) -> bool:
+    """Exchange ``temp`` and ``target`` if ``target`` holds ``expected``; ``current`` is its locked fd.
+
+    The file is compared before the exchange, so a save that landed while the
+    caller computed its change is never hidden, even for an instant; and
+    after it, in case a save landed in the microseconds in between (then the
+    saved file is swapped straight back).
+    """
+    if _read_fd(current) != expected:
+        return False
     if not _exchange(temp, target):
         return _replace_after_compare(temp, target, expected)
-    if temp.read_bytes() == expected:
+    if _same_file(os.stat(temp), os.fstat(current)) and temp.read_bytes() == expected:
         return True
     _exchange(temp, target)  # not what we read: put theirs back at once
     if temp.read_bytes() != data:  # a foreign save landed in between: it is the newest
@@ -109,9 +119,19 @@ def _swap(temp: Path, target: Path, data: bytes, expected: bytes) -> bool:
     return False
 
 
+def _read_fd(fd: int) -> bytes:
+    """Everything in the open file ``fd``, from its start."""
+    chunks: list[bytes] = []
+    offset = 0
+    while chunk := os.pread(fd, 1 << 16, offset):
+        chunks.append(chunk)
+        offset += len(chunk)
+    return b"".join(chunks)
+
+
 @contextmanager
-def _swap_lock(target: Path) -> Iterator[None]:
-    """Hold ``flock`` on the file now at ``target`` (serialises writers using this module).
+def _swap_lock(target: Path) -> Iterator[int]:
+    """Hold ``flock`` on the file now at ``target`` (serialises writers using this module); yield its fd.
 
     The name may be swapped to another file while we wait, so the lock counts
     only once the locked file is still the one at ``target``. Editors do not
@@ -125,7 +145,7 @@ def _swap_lock(target: Path) -> Iterator[None]:
             _flock(fd)
             keep = _same_file(os.fstat(fd), os.stat(target))
             if keep:
-                yield
+                yield fd
                 return
         finally:
             os.close(fd)
@@ -250,6 +270,10 @@ def _renameat2() -> Callable[..., int] | None:
     return found
 
 
+#: ``.NAME.PID-TOKEN.tmp``: the names :func:`_staged` gives (PID: the writer; TOKEN: 12 hex digits)
+_TEMP_NAME = re.compile(r"^\.(?P<name>.+)\.(?P<pid>[0-9]+)-[0-9a-f]{12}" + re.escape(_TEMP_SUFFIX) + "$")
+
+
 def remove_stale_temps(target: Path, *, max_age: float = 3600.0) -> int:
     """Delete temporary files that dead writers left beside ``target``; return how many.
 
@@ -259,16 +283,37 @@ def remove_stale_temps(target: Path, *, max_age: float = 3600.0) -> int:
     never touched.
     """
     prefix = temp_name_prefix(target)
-    removed = 0
-    for entry in target.parent.glob(f"{prefix}*{_TEMP_SUFFIX}"):
-        pid, _, token = entry.name[len(prefix) : -len(_TEMP_SUFFIX)].partition("-")
-        if not (pid.isdigit() and len(token) == 12):
-            continue
-        with suppress(FileNotFoundError):
-            if not _alive(int(pid)) or time.time() - entry.stat().st_mtime > max_age:
-                entry.unlink()
-                removed += 1
-    return removed
+    return sum(
+        _remove_if_stale(entry, max_age)
+        for entry in target.parent.glob(f"{prefix}*{_TEMP_SUFFIX}")
+        if (match := _TEMP_NAME.match(entry.name)) and match["name"] == target.name
+    )
+
+
+def remove_stale_temps_in(folder: Path, *, recursive: bool = True, max_age: float = 3600.0) -> list[Path]:
+    """Delete every temporary file a dead writer of this module left in ``folder``; return them.
+
+    Only names of the exact form :func:`_staged` gives (``.NAME.PID-TOKEN.tmp``)
+    are considered, and only those whose writer is gone (see
+    :func:`remove_stale_temps`): another program's files and a live run's
+    temporary files are never touched. A missing folder is no error.
+    """
+    if not folder.is_dir():
+        return []
+    pattern = f".*{_TEMP_SUFFIX}"
+    found = folder.rglob(pattern) if recursive else folder.glob(pattern)
+    return [entry for entry in sorted(found) if _TEMP_NAME.match(entry.name) and _remove_if_stale(entry, max_age)]
+
+
+def _remove_if_stale(entry: Path, max_age: float) -> bool:
+    match = _TEMP_NAME.match(entry.name)
+    if match is None:
+        return False
+    with suppress(FileNotFoundError):
+        if entry.is_file() and (not _alive(int(match["pid"])) or time.time() - entry.stat().st_mtime > max_age):
+            entry.unlink()
+            return True
+    return False
 
 
 def _alive(pid: int) -> bool:

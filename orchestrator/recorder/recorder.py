@@ -22,17 +22,19 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType, TracebackType
 
 from orchestrator.errors import OrchestratorError, RecordError
+from orchestrator.plan.model import Plan
 from orchestrator.plan.parser import parse_plan
 from orchestrator.recorder.atomic import real_path, remove_stale_temps
-from orchestrator.recorder.cells import Key, check_status
+from orchestrator.recorder.cells import Key, RowIndex, check_status
 from orchestrator.recorder.lock import PlanLock
+from orchestrator.recorder.reconcile import Reconciled, reconcile
 from orchestrator.recorder.tracking import TrackingEntry, register_entries
 from orchestrator.recorder.updates import PlanUpdate, apply_plan_updates
 from orchestrator.recorder.writes import Written, read_text, rewrite
@@ -45,6 +47,8 @@ log = logging.getLogger(__name__)
 #: the larger share of the process.
 PAUSE_FACTOR = 4.0
 MAX_PAUSE = 10.0
+#: How long the closing check waits for a plan that is being saved in place (rows not found yet).
+VERIFY_PATIENCE_S = 2.0
 
 
 @dataclass
@@ -75,6 +79,14 @@ class Recorder:
     raising :class:`~orchestrator.errors.LockHeldError`; ``wait_timeout``
     bounds that wait. ``debounce``: seconds between the first pending change
     and its write.
+
+    ``reconcile``: the plan as the command read it; on opening, what a killed
+    run left is put right (:mod:`orchestrator.recorder.reconcile`), sweeping
+    ``sweep`` folders too. ``strict``: on a clean exit, read the plan back and
+    raise :class:`~orchestrator.errors.RecordError` (exit 1) for any status
+    asked for that it does not show: skipped (the row was edited meanwhile)
+    or undone (a save that did not include it), so a command never reports
+    success for a status it did not write.
     """
 
     def __init__(
@@ -85,6 +97,9 @@ class Recorder:
         debounce: float = 0.2,
         wait_timeout: float | None = None,
         tracking_path: Path | None = None,
+        reconcile: Plan | None = None,
+        sweep: Sequence[Path] = (),
+        strict: bool = False,
         before_plan_write: Callable[[], None] | None = None,
     ) -> None:
         self.plan_path = real_path(plan_path)
@@ -104,6 +119,9 @@ class Recorder:
         self._recorded: dict[Key, None] = {}
         self._skipped: dict[Key, str] = {}
         self._registered: dict[str, Path] = {}
+        self._wanted: dict[Key, tuple[str, str]] = {}  # recorded statuses: what the plan must show
+        self._reconcile, self._sweep, self.strict = reconcile, tuple(sweep), strict
+        self.reconciled = Reconciled()
         self._writes = 0
         self._bytes = 0
         self.background_error: OrchestratorError | None = None
@@ -124,6 +142,12 @@ class Recorder:
         self._open = True
         self._thread = threading.Thread(target=self._run, name="orchestrate-recorder", daemon=True)
         self._thread.start()
+        if self._reconcile is not None:
+            try:
+                self.reconciled = reconcile(self, self._reconcile, folders=self._sweep)
+            except BaseException:
+                self.__exit__(None, None, None)
+                raise
         return self
 
     def __exit__(
@@ -136,6 +160,8 @@ class Recorder:
         try:
             with _sigint_deferred():
                 self._flush()
+                if self.strict and exc_type is None:
+                    self._require_recorded()
         except OrchestratorError as error:
             if exc_type is None:
                 raise
@@ -283,8 +309,11 @@ class Recorder:
             for key in update.recorded:
                 self._skipped.pop(key, None)
                 self._recorded[key] = None
+                if key in batch.statuses:
+                    self._wanted[key] = batch.statuses[key]
             for phase, row_id, reason in update.skipped:
                 self._recorded.pop((phase, row_id), None)
+                self._wanted.pop((phase, row_id), None)
                 self._skipped[(phase, row_id)] = reason
 
     def _write_tracking(self, batch: _Batch) -> None:
@@ -297,6 +326,48 @@ class Recorder:
         with self._wake:
             self._count(written)
             self._registered.update((e.key(), e.path) for e in entries)
+
+    def _require_recorded(self) -> None:
+        """Raise unless the plan on disk shows every status this recorder was asked to write."""
+        missing = self.unrecorded()
+        if not missing:
+            return
+        asked = len({*self._wanted, *self._skipped})
+        shown = "; ".join(f"row {row_id}: {why}" for (_, row_id), why in list(missing.items())[:5])
+        more = f" (and {len(missing) - 5} more)" if len(missing) > 5 else ""
+        raise RecordError(
+            f"{len(missing)} of {asked} status(es) were not recorded in the plan: {shown}{more}",
+            path=self.plan_path,
+            hint="outputs already written are kept: run the same command again to record them (no new call "
+            "is made); if an editor holds the plan open, let it reload the file first",
+        )
+
+    def unrecorded(self) -> dict[Key, str]:
+        """Statuses asked for that the plan does not show now, with why (read from disk).
+
+        A row not found may be a save in progress (an editor writing the file
+        in place): the plan is read again for up to :data:`VERIFY_PATIENCE_S`.
+        """
+        with self._wake:
+            wanted, skipped = dict(self._wanted), dict(self._skipped)
+        missing: dict[Key, str] = {key: why for key, why in skipped.items() if key not in wanted}
+        deadline = time.monotonic() + VERIFY_PATIENCE_S
+        while wanted:
+            index = RowIndex(parse_plan(read_text(self.plan_path), self.plan_path))
+            found: dict[Key, str] = {}
+            absent = False
+            for key, (filename, status) in wanted.items():
+                located = index.locate(key, filename)
+                if isinstance(located, str):
+                    found[key], absent = located, True
+                elif located[1].status != status:
+                    now = located[1].status_text or "empty"
+                    found[key] = f"written {status}, but a later save of the plan made it {now!r}"
+            if not absent or time.monotonic() >= deadline:
+                missing.update(found)
+                break
+            time.sleep(0.02)
+        return missing
 
     def _count(self, written: Written) -> None:
         self._writes += written.writes

@@ -57,7 +57,7 @@ def test_swap_refuses_when_the_file_changed_and_leaves_their_bytes(tmp_path: Pat
     assert target.read_bytes() == b"ours"
 
 
-def test_save_landing_between_exchange_and_swap_back_is_restored(
+def test_save_landing_between_check_and_exchange_is_restored(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     if atomic._renameat2() is None:
@@ -67,17 +67,30 @@ def test_save_landing_between_exchange_and_swap_back_is_restored(
     real_exchange = atomic._exchange
     calls: list[int] = []
 
-    def exchange_with_a_save(a: Path, b: Path) -> bool:
+    def exchange_after_a_save(a: Path, b: Path) -> bool:
         calls.append(1)
-        done = real_exchange(a, b)
-        if len(calls) == 1:  # another save right after our exchange
-            b.write_bytes(b"second save")
-        return done
+        if len(calls) == 1:  # an editor saves (by rename) after our check, just before our exchange
+            saved = tmp_path / "editor.tmp"
+            saved.write_bytes(b"second save")
+            os.replace(saved, b)
+        return real_exchange(a, b)
 
-    monkeypatch.setattr(atomic, "_exchange", exchange_with_a_save)
-    assert not replace_if_unchanged(target, b"ours", expected=b"stale")
+    monkeypatch.setattr(atomic, "_exchange", exchange_after_a_save)
+    assert not replace_if_unchanged(target, b"ours", expected=b"first save")
     assert target.read_bytes() == b"second save"
-    assert len(calls) == 3
+    assert len(calls) == 2  # exchanged, then swapped straight back
+
+
+def test_a_save_made_while_the_change_was_computed_is_never_hidden(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "plan.md"
+    target.write_bytes(b"second save")  # what the editor saved after we read "first save"
+    exchanged: list[int] = []
+    monkeypatch.setattr(atomic, "_exchange", lambda a, b: exchanged.append(1) or False)
+    assert not replace_if_unchanged(target, b"ours", expected=b"first save")
+    assert exchanged == [], "the file was compared before the exchange: ours never took its name"
+    assert target.read_bytes() == b"second save"
 
 
 def test_swap_without_exchange_support_compares_then_replaces(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,0 +1,140 @@
+"""What a killed run leaves is put right, and a status the plan does not show is never success.
+
+Unit level, in one process: the temporary-file sweep, the tracking file
+reconciled with the plan's statuses, and the recorder's closing check
+(``strict``) against saves that undo or hide its statuses.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from orchestrator.errors import RecordError
+from orchestrator.plan.parser import read_plan
+from orchestrator.recorder import Recorder
+from orchestrator.recorder.atomic import remove_stale_temps_in
+from orchestrator.recorder.reconcile import missing_entries
+
+HEAD = (
+    "# Plan\n\n## Output Directory\nout/\n\n## Validation Checklist\n1. Output registered in out/tracking.yaml\n\n"
+    "## Phase 1\n| # | Title | Filename | Model | Status |\n|---|---|---|---|---|\n"
+)
+
+
+def _plan(tmp_path: Path, statuses: list[str]) -> Path:
+    lines = [f"| {i} | T{i} | f{i}.md | haiku | {s} |\n" for i, s in enumerate(statuses, start=1)]
+    path = tmp_path / "plan.md"
+    path.write_text(HEAD + "".join(lines))
+    (tmp_path / "out").mkdir(exist_ok=True)
+    return path
+
+
+def _dead_pid() -> int:
+    done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    return int(done.stdout)
+
+
+def test_sweep_removes_dead_writers_temps_in_nested_folders_and_nothing_else(tmp_path: Path) -> None:
+    dead = _dead_pid()
+    nested = tmp_path / "batch" / "item-0001"
+    nested.mkdir(parents=True)
+    stale = [tmp_path / f".a.md.{dead}-0123456789ab.tmp", nested / f".response.json.{dead}-abcdefabcdef.tmp"]
+    kept = [
+        tmp_path / f".a.md.{os.getpid()}-0123456789ab.tmp",  # a live writer's (this process)
+        tmp_path / ".a.md.notours.tmp",  # not our naming
+        tmp_path / f"a.md.{dead}-0123456789ab.tmp",  # no leading dot: not ours
+        tmp_path / f".a.md.{dead}-0123456789ab.tmp.bak",  # someone's copy
+        nested / "notes.tmp",
+    ]
+    for path in (*stale, *kept):
+        path.write_text("partial")
+    assert sorted(remove_stale_temps_in(tmp_path)) == sorted(stale)
+    assert all(p.exists() for p in kept) and not any(p.exists() for p in stale)
+    assert remove_stale_temps_in(tmp_path / "missing") == []
+
+
+def test_complete_rows_missing_from_the_tracking_file_are_registered_on_open(tmp_path: Path) -> None:
+    plan_path = _plan(tmp_path, ["complete", "complete", "pending", "complete"])
+    out = tmp_path / "out"
+    for i in (1, 2, 3):  # row 4 is complete but its output is gone: nothing to register
+        (out / f"f{i}.md").write_text(f"# doc {i}\n")
+    (out / "tracking.yaml").write_text("outputs:\n- path: f2.md\n  title: T2\n")
+    plan = read_plan(plan_path)
+    assert [e.path.name for e in missing_entries(plan)] == ["f1.md"]
+    with Recorder(plan_path, reconcile=plan) as rec:
+        assert [p.name for p in rec.reconciled.registered] == ["f1.md"]
+    tracking = (out / "tracking.yaml").read_text()
+    assert "path: f1.md" in tracking and "path: f2.md" in tracking
+    assert "f3.md" not in tracking and "f4.md" not in tracking, "pending rows and missing outputs are left alone"
+    assert missing_entries(read_plan(plan_path)) == []
+
+
+def test_opening_sweeps_the_output_folder_and_the_given_folders(tmp_path: Path) -> None:
+    plan_path = _plan(tmp_path, ["pending"])
+    dead = _dead_pid()
+    batch = tmp_path / "data" / "b"
+    batch.mkdir(parents=True)
+    left = [tmp_path / "out" / f".f1.md.{dead}-0123456789ab.tmp", batch / f".ledger.jsonl.{dead}-0123456789ab.tmp"]
+    for path in left:
+        path.write_text("")
+    with Recorder(plan_path, reconcile=read_plan(plan_path), sweep=[batch]) as rec:
+        assert sorted(rec.reconciled.temps_removed) == sorted(left)
+    assert not any(p.exists() for p in left)
+
+
+def test_strict_recorder_fails_when_a_later_save_undoes_its_status(tmp_path: Path) -> None:
+    plan_path = _plan(tmp_path, ["pending", "pending"])
+    original = plan_path.read_text()
+    undone = r"1 of 2 status\(es\) were not recorded.*row 2: written complete"
+    with pytest.raises(RecordError, match=undone), Recorder(plan_path, debounce=60, strict=True) as rec:
+        rec.set_status(1, "1", "f1.md", "complete")
+        rec.set_status(1, "2", "f2.md", "complete")
+        rec.flush()
+        # an editor that held the old text saves it again, keeping row 1's status only
+        plan_path.write_text(original.replace("| f1.md | haiku | pending |", "| f1.md | haiku | complete |"))
+
+
+def test_strict_recorder_fails_for_a_row_it_could_not_record(tmp_path: Path) -> None:
+    plan_path = _plan(tmp_path, ["pending", "pending"])
+    plan_path.write_text(plan_path.read_text().replace("| 2 | T2 | f2.md |", "| 2 | T2 | renamed.md |"))
+    with (
+        pytest.raises(RecordError, match=r"row 2: row now names 'renamed\.md'") as caught,
+        Recorder(plan_path, debounce=60, strict=True) as rec,
+    ):
+        rec.set_status(1, "1", "f1.md", "complete")
+        rec.set_status(1, "2", "f2.md", "complete")
+    assert "run the same command again" in (caught.value.hint or "")
+    assert "| f1.md | haiku | complete |" in plan_path.read_text()
+
+
+def test_strict_check_waits_for_a_plan_being_saved_in_place(tmp_path: Path) -> None:
+    plan_path = _plan(tmp_path, ["pending"])
+    with Recorder(plan_path, debounce=60, strict=True) as rec:
+        rec.set_status(1, "1", "f1.md", "complete")
+        rec.flush()
+        text = plan_path.read_text()
+        plan_path.write_text("")  # an in-place save: truncated, then written 0.2 s later
+
+        def finish() -> None:
+            time.sleep(0.2)
+            plan_path.write_text(text + "\nA line the editor added.\n")
+
+        saver = threading.Thread(target=finish)
+        saver.start()
+    saver.join()
+    assert read_plan(plan_path).phases[0].rows[0].status == "complete"
+
+
+def test_strict_recorder_is_quiet_when_everything_landed(tmp_path: Path) -> None:
+    plan_path = _plan(tmp_path, ["pending", "pending"])
+    with Recorder(plan_path, debounce=60, strict=True) as rec:
+        rec.set_status(1, "1", "f1.md", "complete")
+        rec.set_status(1, "2", "f2.md", "complete")
+    assert {row.status for row in read_plan(plan_path).rows()} == {"complete"}
