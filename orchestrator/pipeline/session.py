@@ -17,7 +17,7 @@ from orchestrator.models import load_model_table
 from orchestrator.pipeline.context import Context, StageResult
 from orchestrator.pipeline.judge import Judge
 from orchestrator.pipeline.store.writer import sync_filesystem
-from orchestrator.pipeline.store.batch import find_batch, open_batch, refuse_blocked_folders
+from orchestrator.pipeline.store.batch import find_batches, open_batch, refuse_blocked_folders
 from orchestrator.pipeline.store.shapes import check_batch_folder
 from orchestrator.pipeline.store.usage import UsageBook
 from orchestrator.pipeline.view.summary import shown
@@ -190,6 +190,7 @@ class Session:
 
     def rerun_command(self, stage: str) -> str:
         batch = self.ctx.batch
-        found = find_batch(batch.id)
-        where = "" if found is not None and found.parent == batch.dir else f" --data-dir {shown(batch.dir.parent)}"
+        found = find_batches(batch.id)
+        unique = len(found) == 1 and found[0].parent == batch.dir  # else --batch-id alone would not find it
+        where = "" if unique else f" --data-dir {shown(batch.dir.parent)}"
         return f"orchestrate {stage} --batch-id {batch.id}{where}"

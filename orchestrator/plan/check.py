@@ -13,7 +13,7 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from orchestrator.errors import BadInputError, InputFileError, PlanError, PlanProblems, Problem
 from orchestrator.models import ModelTable, load_model_table
-from orchestrator.plan.model import KNOWN_STATUSES, SECTION_KEYS, Phase, Plan, Row
+from orchestrator.plan.model import KNOWN_STATUSES, SECTION_KEYS, Phase, Plan, Row, item_key
 from orchestrator.plan.parser import read_plan
 from orchestrator.plan.reference_rules import check_reference_rules
 from orchestrator.plan.table_syntax import split_cells
@@ -94,6 +94,7 @@ def _complete_tables(plan: Plan) -> Iterator[Row]:
 
 def check_rows(plan: Plan, _models: ModelTable) -> Iterator[Problem]:
     ids: dict[str, int] = {}
+    keys: dict[str, tuple[str, int]] = {}  # item folder -> the first row id naming it, and its line
     names: dict[str, int] = {}
     columns_at = {row.line: len(phase.table.columns)
                   for phase in plan.phases if phase.table is not None for row in phase.rows}
@@ -113,7 +114,13 @@ def check_rows(plan: Plan, _models: ModelTable) -> Iterator[Problem]:
         elif row.id in ids:
             yield _p(plan, row.line, f"duplicate # {row.id} (first at line {ids[row.id]})",
                      "row numbers must be unique across the whole plan")
+        elif (key := item_key(row.id)) in keys and keys[key][0] != row.id:
+            first, line = keys[key]
+            yield _p(plan, row.line, f"# {row.id} and # {first} (line {line}) name the same item folder {key}",
+                     f"number the rows differently (e.g. not both {first} and {row.id})")
         ids.setdefault(row.id, row.line)
+        if row.id:
+            keys.setdefault(item_key(row.id), (row.id, row.line))
         if not row.title:
             yield _p(plan, row.line, "row has an empty Title", "the title is what the output covers")
         if row.filename:
@@ -140,7 +147,8 @@ def check_filenames(plan: Plan, _models: ModelTable) -> Iterator[Problem]:
 #: Characters refused in a Filename, and why: ':' makes the report's link a URL scheme
 #: (``javascript:...``) and is not allowed on Windows.
 _UNSAFE_CHARS = {":": "':' (a link to it would read as a URL scheme such as javascript:; "
-                 "Windows forbids it too)", "\x7f": "a control character"}
+                 "Windows forbids it too)", "\x7f": "a control character",
+                 "\ufffd": "a NUL byte or an invalid character (shown as U+FFFD)"}
 _NAME_MAX = 255
 
 

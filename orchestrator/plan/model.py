@@ -240,3 +240,16 @@ class Plan:
             if row.id == row_id and (phase is None or row.phase == phase):
                 return row
         return None
+
+
+def item_key(row_id: str) -> str:
+    """The name of a row's item in a batch (its checkpoint folder): ``item-0002`` for row 2, else a slug.
+
+    Not injective (``2`` and ``02`` both give ``item-0002``): ``check`` refuses
+    a plan with two rows of one key, so distinct rows never share a folder.
+    """
+    text = row_id.strip()
+    if text.isdigit():
+        return f"item-{int(text):04d}"
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.") or "row"
+    return f"item-{slug}"

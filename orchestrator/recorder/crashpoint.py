@@ -8,6 +8,7 @@ die exactly where a crash costs most, not only at random instants:
 * ``staged``: its content is written, before the rename;
 * ``replaced``: a file was just given its new content by rename;
 * ``plan``: the plan was just replaced by the recorder's compare-and-swap;
+* ``journal``: ledger lines were just written, before their group's fsync;
 * ``ledger``: ledger lines were just appended and fsynced, before the
   response counts as received.
 
@@ -22,7 +23,7 @@ import signal
 import threading
 
 VARIABLE = "ORCHESTRATE_CRASH_AT"
-POINTS = ("temp", "staged", "replaced", "plan", "ledger")
+POINTS = ("temp", "staged", "replaced", "plan", "journal", "ledger")
 
 _counts: dict[str, int] = {}
 _lock = threading.Lock()

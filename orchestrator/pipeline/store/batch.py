@@ -21,6 +21,7 @@ from typing import Any
 from orchestrator.errors import BadInputError, PlanError
 from orchestrator.pipeline.store.shapes import checked, damaged, load_json
 from orchestrator.plan.check import file_in_the_way
+from orchestrator.plan.model import item_key
 from orchestrator.plan.parser import folder_hint
 from orchestrator.recorder.atomic import atomic_write
 
@@ -121,12 +122,8 @@ def item_sort_key(name: str) -> tuple[int, int, str]:
 
 
 def item_id(row_id: str) -> str:
-    """The folder name of a row's item: ``item-0002`` for row 2, else a slug."""
-    text = row_id.strip()
-    if text.isdigit():
-        return f"item-{int(text):04d}"
-    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.") or "row"
-    return f"item-{slug}"
+    """The folder name of a row's item (see :func:`orchestrator.plan.model.item_key`)."""
+    return item_key(row_id)
 
 
 def default_batch_id(plan_path: Path, phase: int) -> str:
@@ -166,20 +163,50 @@ def load_batch(batch_file: Path) -> Batch:
 
 
 def find_batch(batch_id: str, data_dir: Path | None = None, cwd: Path | None = None) -> Path | None:
-    """``batch.json`` of ``batch_id``: in ``data_dir``, else ``data/ID`` under ``cwd``."""
+    """``batch.json`` of ``batch_id``: in ``data_dir``, else the one ``data/ID`` under ``cwd``.
+
+    Several projects under one folder may each have a batch of that id: that
+    is bad input listing every candidate, never one picked silently.
+    """
+    found = find_batches(batch_id, data_dir, cwd)
+    if len(found) > 1:
+        listed = "\n".join(f"    - {_shown(path.parent)} (plan {_plan_of(path)})" for path in found)
+        raise BadInputError(
+            f"--batch-id {batch_id} matches {len(found)} batch folders:\n{listed}",
+            hint="name the plan (`PLAN --phase N`), or pass --data-dir with the folder that holds the one you mean",
+        )
+    return found[0] if found else None
+
+
+def find_batches(batch_id: str, data_dir: Path | None = None, cwd: Path | None = None) -> list[Path]:
+    """Every ``batch.json`` of ``batch_id``: in ``data_dir``, else ``./data/ID`` and any ``data/ID`` below."""
     if data_dir is not None:
         candidate = data_dir / batch_id / BATCH_FILE
-        return candidate if candidate.is_file() else None
+        return [candidate] if candidate.is_file() else []
     root = (cwd or Path.cwd()).resolve()
     direct = root / "data" / batch_id / BATCH_FILE
-    if direct.is_file():
-        return direct
-    return _search(root, batch_id, _SEARCH_DEPTH)
+    found = [direct] if direct.is_file() else []
+    return found + _search(root, batch_id, _SEARCH_DEPTH)
 
 
-def _search(folder: Path, batch_id: str, depth: int) -> Path | None:
-    """Breadth-first search for ``data/<batch_id>/batch.json`` below ``folder``."""
-    level = [folder]
+def _shown(path: Path) -> str:
+    """``path`` relative to the current folder when below it (as a person would type it)."""
+    try:
+        return Path(os.path.relpath(path)).as_posix() if path.is_relative_to(Path.cwd()) else str(path)
+    except ValueError:
+        return str(path)
+
+
+def _plan_of(batch_file: Path) -> str:
+    try:
+        return _shown(load_batch(batch_file).plan_path)
+    except BadInputError:
+        return "unreadable batch.json"
+
+
+def _search(folder: Path, batch_id: str, depth: int) -> list[Path]:
+    """Every ``data/<batch_id>/batch.json`` below ``folder``, breadth first (``depth`` levels)."""
+    level, found = [folder], []
     for _ in range(depth):
         following: list[Path] = []
         for parent in level:
@@ -192,10 +219,10 @@ def _search(folder: Path, batch_id: str, depth: int) -> Path | None:
                     continue
                 candidate = child / "data" / batch_id / BATCH_FILE
                 if candidate.is_file():
-                    return candidate
+                    found.append(candidate)
                 following.append(child)
         level = following
-    return None
+    return found
 
 
 def new_batch(

@@ -237,6 +237,7 @@ class Writer:
                 view = memoryview(b"".join(op.data for op in group[start : start + _APPEND_BATCH]))
                 while view:  # a large write may be partial
                     view = view[os.write(fd, view) :]
+            crashpoint.reached("journal")  # written, not yet fsynced: a kill here loses nothing, a power cut may
             os.fsync(fd)
             crashpoint.reached("ledger")  # the crash campaign's instant (a no-op unless set)
             self.fsyncs += 1
