@@ -525,6 +525,7 @@ def _ledger_line(
         stop_reason=result.stop_reason if result is not None else None,
         batch_id=batch_id,
         custom_id=entry.custom_id,
+        provider="anthropic-batch",
         # the paid response itself, as the online dispatcher keeps it: the ledger is its durable record
         request_key=entry.request_hash,
         response=result.text if result is not None else None,

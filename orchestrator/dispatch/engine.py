@@ -195,6 +195,7 @@ class _Run:
             attempt=conv.calls,
             kind=conv.kind,
             outcome=outcome,
+            provider=self.provider.name,
             **fields,
         )
 
@@ -204,13 +205,24 @@ class _Run:
         while not self.halted.is_set() and self.queue:
             await self.run_job(self.queue.popleft())
 
-    async def watch(self, stop: asyncio.Event, workers: list[asyncio.Task[None]]) -> None:
-        """On ``stop``: halt, give in-flight calls ``grace_s``, then cancel what is left."""
+    async def watch(
+        self, stop: asyncio.Event, workers: list[asyncio.Task[None]], abandon: asyncio.Event | None = None
+    ) -> None:
+        """On ``stop``: halt, give in-flight calls ``grace_s`` (or until ``abandon``), then cancel what is left."""
         await stop.wait()
         self.halt("interrupted", "stop requested")
-        _, pending = await asyncio.wait(workers, timeout=self.settings.grace_s)
-        for task in pending:
-            task.cancel()
+        finishing = asyncio.ensure_future(asyncio.wait(workers, timeout=self.settings.grace_s))
+        waits: list[asyncio.Future[Any]] = [finishing]
+        if abandon is not None:
+            waits.append(asyncio.ensure_future(abandon.wait()))
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for wait in waits:
+                wait.cancel()
+        for task in workers:
+            if not task.done():
+                task.cancel()
 
     async def run_job(self, job: Job) -> None:
         conv = _Conversation(job, (*job.request.turns, *job.history), job.repairs_used)
@@ -384,6 +396,10 @@ class _Run:
                 stop_reason=result.stop_reason,
                 response=result.text,
                 history=tuple((t.role, t.text) for t in conv.turns[len(job.request.turns) :]),
+                client_cost_usd=result.client_cost_usd,
+                num_turns=result.num_turns,
+                startup_s=result.startup_s,
+                cost_is_estimate=result.cost_is_estimate,
             )
             self.check_budget()
         return verdict
@@ -447,8 +463,13 @@ async def dispatch(
     ledger: Ledger | None = None,
     stop: asyncio.Event | None = None,
     spent_before: float = 0.0,
+    abandon: asyncio.Event | None = None,
 ) -> DispatchReport:
-    """Run ``jobs`` with at most ``settings.workers`` in flight; see the module docstring."""
+    """Run ``jobs`` with at most ``settings.workers`` in flight; see the module docstring.
+
+    ``abandon`` (a second Ctrl-C) ends the grace period after ``stop`` at once:
+    the calls still in flight are cancelled and reported ``unfinished``.
+    """
     keys = [job.key for job in jobs]
     if len(set(keys)) != len(keys):
         raise ValueError("job keys must be unique within a dispatch")
@@ -460,7 +481,7 @@ async def dispatch(
         asyncio.create_task(run.worker(), name=f"dispatch-worker-{i}")
         for i in range(min(max(1, settings.workers), len(jobs)))
     ]
-    watcher = asyncio.create_task(run.watch(stop, workers)) if stop is not None and workers else None
+    watcher = asyncio.create_task(run.watch(stop, workers, abandon)) if stop is not None and workers else None
     try:
         await _join(workers)
     finally:

@@ -71,6 +71,14 @@ class LedgerEntry:
     request_key: str | None = None
     history: tuple[tuple[str, str], ...] | None = None
     response: str | None = None
+    #: the provider that made the call (``sim`` marks a rehearsal: simulated text, simulated cost)
+    provider: str | None = None
+    #: agent runtimes (``claude-code``): the client's own cost figure, its turns and start-up time;
+    #: ``cost_is_estimate`` when that figure is the client's estimate rather than what is billed
+    client_cost_usd: float | None = None
+    num_turns: int | None = None
+    startup_s: float | None = None
+    cost_is_estimate: bool = False
 
     def to_json(self) -> str:
         data: dict[str, Any] = {
@@ -88,8 +96,14 @@ class LedgerEntry:
             "request_id": self.request_id,
             "stop_reason": self.stop_reason,
         }
+        if self.provider is not None:
+            data["provider"] = self.provider
         if self.batch_id is not None:
             data.update(batch=True, batch_id=self.batch_id, custom_id=self.custom_id)
+        agent = {"client_cost_usd": self.client_cost_usd, "num_turns": self.num_turns, "startup_s": self.startup_s}
+        data.update({k: v for k, v in agent.items() if v is not None})
+        if self.cost_is_estimate:
+            data["cost_is_estimate"] = True
         if self.response is not None:
             data.update(
                 request=self.request_key,

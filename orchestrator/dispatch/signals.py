@@ -3,8 +3,11 @@
 Without this, Ctrl-C raises ``KeyboardInterrupt`` wherever the loop happens to
 be, cancelling calls that are already paid for. With it, the first SIGINT (or
 a SIGTERM) asks :func:`orchestrator.dispatch.dispatch` to start nothing new
-and let in-flight calls finish within ``grace_s``; a second Ctrl-C restores
-the default behaviour, so an impatient user can still abort at once.
+and let in-flight calls finish within ``grace_s`` (``on_first`` says how many
+there are). A second Ctrl-C calls ``on_second``: the driver abandons the calls
+still in flight, but still drains what was received, prints its summary and
+exits 130. Without ``on_second`` (or on a third press) Ctrl-C is back to
+Python's default, so an impatient user can always abort at once.
 """
 
 from __future__ import annotations
@@ -16,24 +19,33 @@ from collections.abc import Callable, Iterator
 
 
 @contextlib.contextmanager
-def stop_on_signals(stop: asyncio.Event, on_first: Callable[[], None] | None = None) -> Iterator[None]:
+def stop_on_signals(
+    stop: asyncio.Event,
+    on_first: Callable[[], None] | None = None,
+    on_second: Callable[[], None] | None = None,
+) -> Iterator[None]:
     """While inside, SIGINT/SIGTERM set ``stop`` (call from the running loop's thread).
 
-    ``on_first`` runs on the first signal (e.g. print "finishing in-flight
-    calls; Ctrl-C again to abort"). Where the loop cannot handle signals
-    (Windows, a non-main thread), this does nothing and Ctrl-C works as usual.
+    ``on_first`` runs on the first signal (e.g. print "finishing N calls in
+    flight; Ctrl-C again to abandon them"), ``on_second`` on the second
+    SIGINT. Where the loop cannot handle signals (Windows, a non-main thread),
+    this does nothing and Ctrl-C works as usual.
     """
     loop = asyncio.get_running_loop()
     installed: list[signal.Signals] = []
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    presses = {signal.SIGINT: 0, signal.SIGTERM: 0}
 
     def handle(sig: signal.Signals) -> None:
+        presses[sig] += 1
         if not stop.is_set():
             stop.set()
             if on_first is not None:
                 on_first()
-        if sig == signal.SIGINT and sig in installed:  # the next Ctrl-C aborts as usual
-            _restore(loop, sig, previous[sig])
+        elif sig == signal.SIGINT and presses[sig] == 2 and on_second is not None:
+            on_second()
+        if sig == signal.SIGINT and sig in installed and presses[sig] >= (2 if on_second is not None else 1):
+            _restore(loop, sig, previous[sig])  # the next Ctrl-C aborts as usual
             installed.remove(sig)
 
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -21,26 +21,37 @@ from orchestrator.batches.control import in_flight, progress_text
 from orchestrator.batches.jobs import BatchProgress, BatchRunSettings
 from orchestrator.dispatch.jobs import DispatchSettings
 from orchestrator.dispatch.signals import stop_on_signals
-from orchestrator.errors import EXIT_FAILED, EXIT_OK, BadInputError, ConfirmationRequired
+from orchestrator.doctor import SkippedRule, skipped_rules
+from orchestrator.errors import (
+    EXIT_FAILED,
+    EXIT_OK,
+    BadInputError,
+    ConfirmationRequired,
+    ConnectionFailed,
+    EnvironmentFailure,
+)
 from orchestrator.pipeline.clean import apply_clean, plan_clean
 from orchestrator.pipeline.context import StageResult
 from orchestrator.pipeline.estimate import Estimate, estimate
+from orchestrator.pipeline.judge import Judge
+from orchestrator.pipeline.provenance import provider_hint, refuse_mixed_providers, simulated
 from orchestrator.pipeline.session import Session
 from orchestrator.pipeline.stages.acquire import acquire, reference_text
 from orchestrator.pipeline.stages.parse import RowRecorder, parse, write_results
 from orchestrator.pipeline.stages.prepare import prepare
 from orchestrator.pipeline.stages.process import ProcessResult, process, select_work
-from orchestrator.pipeline.stages.selection import WorkItem, planned_work
+from orchestrator.pipeline.stages.selection import Work, WorkItem, planned_work
 from orchestrator.pipeline.store.checkpoints import write_json
 from orchestrator.pipeline.store.usage import UsageBook
+from orchestrator.pipeline.view.header import RunHeader, endpoint, model_groups, provider_line
 from orchestrator.pipeline.view.progress import Progress
 from orchestrator.pipeline.view.report import ESTIMATE_FILE, render
 from orchestrator.pipeline.view.results import row_results
-from orchestrator.pipeline.view.summary import RunSummary, command_complete, estimate_text
-from orchestrator.pipeline.view.timing import Timings
+from orchestrator.pipeline.view.summary import RunSummary, Tally, command_complete, estimate_text, shown
 from orchestrator.providers.base import Provider
 from orchestrator.providers.registry import create_provider, resolve_provider_name
 from orchestrator.recorder import Recorder
+from orchestrator.validators.lint import lint_preflight
 
 
 def _finish(sess: Session, results: list[StageResult], output: Path | None) -> int:
@@ -96,7 +107,9 @@ def run_simple(sess: Session, stage: str) -> int:
         write_results(sess.reload())
     if stage == "render":
         ctx = sess.reload()
-        result = render(ctx, row_results(ctx, sess.book()))
+        rows = row_results(ctx, sess.book())
+        notes = RunSummary(ctx.batch.id, ctx.batch.phase, "render", ctx.batch.dir, None, rows, skipped=_skipped(sess))
+        result = render(ctx, rows, notes)
     sess.stage_lines(result)
     output = ctx.batch.report_path if stage == "render" else ctx.batch.dir
     return _finish(sess, [result], output)
@@ -147,7 +160,7 @@ def run_estimate(sess: Session) -> int:
     """
     batch_only = bool(sess.ctx.store.item_ids(sess.ctx.batch))
     work = planned_work(sess.ctx, batch_only=batch_only)
-    provider = optional_provider(sess.ctx.batch.settings.provider)
+    provider = optional_provider(sess.opts.provider)
 
     async def go() -> Estimate:
         try:
@@ -199,6 +212,8 @@ def run_clean(sess: Session, stage: str) -> int:
 
 
 EXIT_INTERRUPTED = 130
+#: how an :class:`EnvironmentFailure`'s message starts (a job's error that is the machine's, not the model's)
+_ENVIRONMENT = "a check cannot run on this machine"
 
 
 @dataclass
@@ -210,15 +225,34 @@ class RunState:
     estimate: Estimate | None = None
     declined: bool = False
     calls_before: int = 0  # ledger lines before this command
+    work: Work | None = None  # what PROCESS chose to do with each item
+    header: RunHeader | None = None
+    abandoned: int = 0  # calls in flight when a second Ctrl-C abandoned them
 
 
-def _stopping(sess: Session) -> None:
+def _stopping(sess: Session, progress: Progress) -> None:
+    grace = DispatchSettings().grace_s
     print(
-        "Stopping: no new calls; finishing the calls in flight (Ctrl-C again to abort)", file=sess.term.err, flush=True
+        f"Stopping: no new calls; {progress.in_flight} call(s) in flight are finishing (up to {grace:g} s). "
+        "Press Ctrl-C again to abandon them: responses already received are kept and the summary is printed.",
+        file=sess.term.err,
+        flush=True,
     )
 
 
+def _abandoning(sess: Session, progress: Progress, abandon: asyncio.Event, state: RunState) -> None:
+    state.abandoned = progress.in_flight
+    print(
+        f"Abandoning {state.abandoned} call(s) in flight (their answers, if any, are lost; "
+        "a rerun sends those rows again). Writing what was received...",
+        file=sess.term.err,
+        flush=True,
+    )
+    abandon.set()
+
+
 def _confirm(sess: Session) -> bool:
+    """``--yes``, or the ``[y/N]`` question (``n`` raises NotConfirmed: exit 2; Ctrl-C: exit 130)."""
     if sess.opts.yes:
         return True
     if not sess.term.interactive:
@@ -229,11 +263,36 @@ def _confirm(sess: Session) -> bool:
     return sess.term.ask("Proceed with processing?")
 
 
+def _skipped(sess: Session) -> list[SkippedRule]:
+    """Rules this command will not machine-check (untrusted linter, placeholders, free text)."""
+    compiled = sess.judge().compiled
+    return skipped_rules(compiled, trusted=compiled.trust_plan)
+
+
+def _create_provider(sess: Session, name: str) -> Provider:
+    if sess.opts.keep_sessions:  # claude-code only (checked by bound_provider)
+        return create_provider(name, keep_sessions=True)
+    return create_provider(name)
+
+
+async def _first_estimate(sess: Session, work: list[WorkItem], provider: Provider, reused: int) -> Estimate:
+    """The estimate, whose token count is also the run's connection check (nothing is sent if it fails)."""
+    try:
+        return await make_estimate(sess, work, provider, reused)
+    except ConnectionFailed as exc:
+        raise ConnectionFailed(
+            f"{exc.message} (the estimate's free token count, tried twice): nothing was dispatched",
+            url=exc.url,
+            hint=exc.hint,
+        ) from exc
+
+
 async def _process(sess: Session, rec: RowRecorder, book: UsageBook, state: RunState, *, record: bool) -> None:
     ctx = sess.ctx
     judge = sess.judge()
-    work = select_work(ctx, judge, book)
-    batch = _batch_settings(sess) if resolve_provider_name(ctx.batch.settings.provider) == "anthropic-batch" else None
+    work = state.work = select_work(ctx, judge, book)
+    name = sess.provider_name()
+    batch = _batch_settings(sess) if name == "anthropic-batch" else None
     held = in_flight(ctx.batch.dir, [(w.key, w.request_key) for w in work.dispatch])
     if held and batch is None:  # an online run must not pay again for what a batch still holds
         why = "in a Message Batch still processing: collect it with --provider anthropic-batch (or cancel it)"
@@ -248,47 +307,30 @@ async def _process(sess: Session, rec: RowRecorder, book: UsageBook, state: RunS
     for item, why in [*work.blocked, *work.waiting]:
         sess.say(f"  {item}: {why}")
     if not work.dispatch:
+        sess.say(provider_line(name, sess.provider_why) + ": nothing to send")
         state.stages.append(StageResult("process", skipped=work.reuse, blocked=work.blocked, waiting=work.waiting))
         return
-    settings = ctx.batch.settings
-    provider = create_provider(settings.provider)
+    provider = _create_provider(sess, name)
     if provider.runs_agents:
         work.dispatch = [item.for_agent(ctx.plan) for item in work.dispatch]
     try:
+        state.header = RunHeader(name, sess.provider_why, endpoint(provider), model_groups(work.dispatch),
+                                 _skipped(sess))
+        sess.say(state.header.text())
         new = [w for w in work.dispatch if w.key not in held]
         if held:
             sess.say(f"{len(held)} row(s) already submitted in Message Batches: collected, not sent again")
         if new:
-            state.estimate = await make_estimate(sess, new, provider, len(work.reuse))
-            sess.say(estimate_text(state.estimate))
+            state.estimate = await _first_estimate(sess, new, provider, len(work.reuse))
+            sess.say(estimate_text(state.estimate, simulated=simulated(name)))
         if new and not _confirm(sess):
             state.declined = True
             sess.say("Cancelled: nothing was dispatched.")
             return
-        models = ", ".join(sorted({w.model.id for w in work.dispatch}))
-        dispatch_settings = DispatchSettings(
-            workers=sess.workers, repair_attempts=sess.repair_attempts, max_cost=sess.opts.max_cost
-        )
-        stop = asyncio.Event()
-        sess.say()
-        with (
-            stop_on_signals(stop, on_first=lambda: _stopping(sess)),
-            Progress(
-                ctx.batch.id,
-                workers=sess.workers,
-                models=models,
-                total=len(work.dispatch),
-                estimated_tokens=state.estimate.tokens if state.estimate else 0,
-                stream=sess.text_stream,
-                live=sess.term.live and not sess.opts.as_json,
-            ) as progress,
-        ):
-            state.processed = await process(
-                ctx, work, provider, dispatch_settings, judge, rec, book, progress, record=record, stop=stop,
-                batch=batch, on_batch_progress=lambda p: _batch_line(sess, p),
-            )
+        await _dispatch(sess, work, provider, judge, rec, book, state, record=record, batch=batch)
     finally:
         await provider.aclose()
+    assert state.processed is not None
     report = state.processed.report
     if batch is not None and report.unfinished:
         sess.say(f"{len(report.unfinished)} row(s) still in Message Batches: `{sess.rerun_command('process')}` "
@@ -303,6 +345,44 @@ async def _process(sess: Session, rec: RowRecorder, book: UsageBook, state: RunS
             failed=[(o.key, o.error or "; ".join(o.failures)) for o in report.outcomes if not o.ok],
         )
     )
+
+
+async def _dispatch(
+    sess: Session,
+    work: Work,
+    provider: Provider,
+    judge: Judge,
+    rec: RowRecorder,
+    book: UsageBook,
+    state: RunState,
+    *,
+    record: bool,
+    batch: BatchRunSettings | None,
+) -> None:
+    """PROCESS under the progress display; Ctrl-C once stops, twice abandons the calls in flight."""
+    ctx = sess.ctx
+    models = ", ".join(sorted({w.model.id for w in work.dispatch}))
+    settings = DispatchSettings(workers=sess.workers, repair_attempts=sess.repair_attempts, max_cost=sess.opts.max_cost)
+    stop, abandon = asyncio.Event(), asyncio.Event()
+    sess.say()
+    with Progress(
+        ctx.batch.id,
+        workers=sess.workers,
+        models=models,
+        total=len(work.dispatch),
+        estimated_tokens=state.estimate.tokens if state.estimate else 0,
+        stream=sess.text_stream,
+        live=sess.term.live and not sess.opts.as_json,
+        titles={w.key: w.row.title for w in work.dispatch},
+    ) as progress, stop_on_signals(
+        stop,
+        on_first=lambda: _stopping(sess, progress),
+        on_second=lambda: _abandoning(sess, progress, abandon, state),
+    ):
+        state.processed = await process(
+            ctx, work, provider, settings, judge, rec, book, progress, record=record, stop=stop,
+            batch=batch, on_batch_progress=lambda p: _batch_line(sess, p), abandon=abandon,
+        )
 
 
 #: Seconds before the first poll of a Message Batch (then x1.5, up to a minute); tests set it low.
@@ -330,6 +410,50 @@ def _batch_line(sess: Session, progress: BatchProgress) -> None:
     print(progress_text(progress), file=sess.term.err, flush=True)
 
 
+def _clean_command(sess: Session) -> str:
+    return f"{sess.rerun_command('clean')} --clean-stage process --yes"
+
+
+def bound_provider(sess: Session, book: UsageBook) -> str:
+    """This command's provider, checked against the batch's responses before anything is written.
+
+    Bad input (exit 2, nothing written) when none can be chosen (the hint names
+    the provider the batch's responses came from), when the batch holds
+    responses from another provider (see :mod:`orchestrator.pipeline.provenance`),
+    or when ``--keep-sessions`` is given to a provider that has no sessions.
+    """
+    ctx, rerun = sess.ctx, sess.rerun_command(sess.command)
+    try:
+        name = sess.provider_name()
+    except BadInputError as exc:
+        known = provider_hint(ctx, book, rerun)
+        if known is None:
+            raise
+        raise BadInputError(exc.message, hint=f"{known};\n    {exc.hint or ''}".rstrip()) from None
+    refuse_mixed_providers(ctx, book, name, rerun, _clean_command(sess))
+    if sess.opts.keep_sessions and name != "claude-code":
+        raise BadInputError(
+            f"--keep-sessions applies to --provider claude-code, not {name}",
+            hint="drop --keep-sessions, or add --provider claude-code",
+        )
+    return name
+
+
+def lint_preflight_check(sess: Session) -> None:
+    """A trusted plan whose linter is not installed stops here: before any call, nothing written."""
+    compiled = sess.judge().compiled
+    if not compiled.trust_plan:
+        return
+    problems = lint_preflight(compiled.expectations, compiled.plan.base_dir)
+    if problems:
+        hints = "; ".join(dict.fromkeys(p.hint for p in problems))
+        raise EnvironmentFailure(
+            [p.render() for p in problems],
+            hint=f"{hints}; `orchestrate doctor {shown(sess.ctx.batch.plan_path)} --trust-plan` checks them all "
+            "(nothing was dispatched)",
+        )
+
+
 def run_process(sess: Session, *, everything: bool) -> int:
     """``process`` (``everything=False``) or ``all``/``run`` (every stage)."""
     ctx, state = sess.ctx, RunState()
@@ -338,46 +462,75 @@ def run_process(sess: Session, *, everything: bool) -> int:
             f"batch {ctx.batch.id!r} has no items yet",
             hint=f"run `{sess.rerun_command('acquire')}` and prepare first, or `orchestrate all` for every stage",
         )
-    resolve_provider_name(ctx.batch.settings.provider)  # bad input before anything is written
     book = sess.book()
+    book.provider = bound_provider(sess, book)  # bad input before anything is written
+    lint_preflight_check(sess)
     state.calls_before = book.totals()[2]
-    clock = Timings()
-    with sess.recorder() as rec, clock.span("record"), ctx.store.writing():
+    with sess.recorder() as rec, ctx.store.writing():
         if everything:
             for stage in (acquire, prepare):
-                with clock.span(stage.__name__):
-                    state.stages.append(stage(ctx))
+                state.stages.append(stage(ctx))
                 sess.stage_lines(state.stages[-1])
-        with clock.span("process"):
-            asyncio.run(_process(sess, rec, book, state, record=everything))
+        asyncio.run(_process(sess, rec, book, state, record=everything))
         interrupted = _stopped(state) == "interrupted"
         if everything and not interrupted and not state.declined:
             judge = sess.judge()
             done = frozenset(state.processed.parsed if state.processed else ())
-            with clock.span("parse"):
-                state.stages.append(parse(ctx, judge, rec, book, done))
+            state.stages.append(parse(ctx, judge, rec, book, done))
             sess.stage_lines(state.stages[-1])
     if state.declined:
         return EXIT_FAILED
-    with clock.span("reload"):
-        ctx = sess.reload()
+    ctx = sess.reload()
     if everything:
-        with clock.span("results"):
-            write_results(ctx)
+        write_results(ctx)
+    summary, code = _summarise(sess, state, book)
     if everything and not interrupted:
-        with clock.span("render"):
-            state.stages.append(render(ctx, row_results(ctx, book)))
+        state.stages.append(render(ctx, summary.rows, summary))
         sess.stage_lines(state.stages[-1])
-    code = _summarise(sess, state, book, everything=everything)
-    clock.report()
-    return code
+        summary.report_path = ctx.batch.report_path
+    return _print_summary(sess, state, summary, code, everything=everything)
 
 
 def _stopped(state: RunState) -> str | None:
     return state.processed.report.stopped if state.processed else None
 
 
-def _summarise(sess: Session, state: RunState, book: UsageBook, *, everything: bool) -> int:
+def _tally(state: RunState, items: int) -> Tally | None:
+    """What PROCESS did with each row: one computation for the text, ``--json`` and the report."""
+    work = state.work
+    if work is None:
+        return None
+    tally = Tally(items=items, reused=len(work.reuse), already_complete=len(work.not_pending))
+    tally.not_dispatched = {"stopped": 0, "blocked": len(work.blocked), "waiting": len(work.waiting)}
+    processed = state.processed
+    if processed is not None:
+        report = processed.report
+        tally.dispatched = len(report.outcomes) + len(report.unfinished)
+        tally.attempts, tally.repairs = processed.attempts, sum(o.repairs for o in report.outcomes)
+        for outcome in report.outcomes:
+            if outcome.ok:
+                tally.completed += 1
+            elif outcome.error is None:
+                tally.invalid += 1
+            else:
+                environment = report.environment is not None and outcome.error.startswith(_ENVIRONMENT)
+                cause = "environment" if environment else "provider"
+                tally.failed[cause] = tally.failed.get(cause, 0) + 1
+        for key in report.unfinished:
+            if key == report.fatal_key and report.fatal is not None:
+                cause = "connection" if isinstance(report.fatal, ConnectionFailed) else "fatal"
+                tally.failed[cause] = tally.failed.get(cause, 0) + 1
+            else:
+                tally.unfinished += 1
+        tally.abandoned = min(state.abandoned, tally.unfinished)
+        tally.not_dispatched["stopped"] = len(report.not_started)
+    counted = tally.dispatched + tally.reused + tally.not_dispatched_total + tally.already_complete
+    tally.not_dispatched["limit"] = max(0, items - counted)
+    return tally
+
+
+def _summarise(sess: Session, state: RunState, book: UsageBook) -> tuple[RunSummary, int]:
+    """The summary of this command (the one computation behind the text, ``--json`` and the report)."""
     ctx = sess.ctx
     report = state.processed.report if state.processed else None
     rows = row_results(ctx, book, report)
@@ -392,8 +545,15 @@ def _summarise(sess: Session, state: RunState, book: UsageBook, *, everything: b
         all_runs_usage=all_usage,
         all_runs_cost=all_cost,
         estimate=state.estimate,
-        rerun_command=sess.rerun_command("all" if everything else "process"),
+        rerun_command=sess.rerun_command(sess.command),
         parse_command=sess.rerun_command("parse"),
+        tally=_tally(state, len(rows)),
+        provider=book.provider,
+        header=state.header.as_dict() if state.header else None,
+        simulated_cost_all_runs=book.cost_from("sim"),
+        cost_is_estimate=bool(state.processed and state.processed.cost_is_estimate),
+        skipped=_skipped(sess),
+        clean_command=_clean_command(sess),
     )
     if report is not None:
         summary.dispatched = len(report.outcomes) + len(report.unfinished)
@@ -419,6 +579,11 @@ def _summarise(sess: Session, state: RunState, book: UsageBook, *, everything: b
         code = EXIT_INTERRUPTED
     elif summary.stopped or bad or blocked:
         code = EXIT_FAILED
+    return summary, code
+
+
+def _print_summary(sess: Session, state: RunState, summary: RunSummary, code: int, *, everything: bool) -> int:
+    report = state.processed.report if state.processed else None
     if report is not None and report.fatal is not None:
         print(f"error: {report.fatal.render()}", file=sess.term.err, flush=True)
     if sess.opts.as_json:
@@ -428,16 +593,19 @@ def _summarise(sess: Session, state: RunState, book: UsageBook, *, everything: b
     sess.say(summary.text())
     sess.say()
     ok = summary.count("complete") + (0 if everything else summary.count("pending"))
+    note = "simulated" if summary.simulated else "the client's estimate" if summary.cost_is_estimate else None
     sess.say(
         command_complete(
             f"orchestrate {sess.command}",
             sess.command,
-            ctx.batch.id,
-            len(rows),
+            sess.ctx.batch.id,
+            len(summary.rows),
             ok,
             summary.cost_usd,
-            summary.report_path or ctx.batch.dir,
+            summary.report_path or sess.ctx.batch.dir,
             failed=code != EXIT_OK,
+            dispatched=summary.dispatched,
+            cost_note=note,
         )
     )
     return code

@@ -3,8 +3,9 @@
 Input tokens: the provider's count-tokens endpoint, asked once per model for
 the first item's full request; every other item's local estimate (characters
 / 4, plus 3 per message) is scaled by that count's ratio to its own local
-estimate. Without a count-tokens endpoint (or when it fails) the local
-estimate is used as is.
+estimate. Without a count-tokens endpoint (or when it refuses the request)
+the local estimate is used as is; when no connection can be made at all,
+:class:`~orchestrator.errors.ConnectionFailed` is raised (see :func:`_count`).
 
 Output tokens: the average output of the responses already in the batch, or,
 for a new batch, the format reference's length (the outputs copy its shape).
@@ -20,11 +21,12 @@ as cache reads. Retries and repairs are not included: the seed's note to add
 
 from __future__ import annotations
 
+import asyncio
 import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from orchestrator.errors import ProviderError
+from orchestrator.errors import ConnectionFailed, ProviderError
 from orchestrator.models import ModelInfo, ModelTable, Usage
 from orchestrator.pipeline.stages.selection import WorkItem
 from orchestrator.pipeline.store.checkpoints import ItemFiles, read_json
@@ -33,6 +35,9 @@ from orchestrator.providers.base import Provider
 CHARS_PER_TOKEN = 4.0
 MESSAGE_OVERHEAD = 3
 CACHE_MIN_TOKENS = 4096
+#: a count that cannot connect is tried this many more times, this far apart, before the run stops
+CONNECT_RETRIES = 1
+CONNECT_PAUSE_S = 0.5
 #: responses cut off short say nothing about a complete output's length
 _CUT_OFF = ("max_tokens", "model_context_window_exceeded")
 
@@ -130,14 +135,30 @@ class Estimate:
         }
 
 
+async def _count(provider: Provider, item: WorkItem) -> int | None:
+    """The provider's count; a connection that cannot be made is tried again once, then raised.
+
+    The count is the run's first request: when it cannot connect (refused,
+    DNS, TLS, a wrong ``ANTHROPIC_BASE_URL``) no paid call could either, so
+    the run stops here instead of falling back to the local estimate.
+    """
+    for attempt in range(1 + CONNECT_RETRIES):
+        try:
+            return await provider.count_tokens(item.job().request)
+        except ConnectionFailed:
+            if attempt == CONNECT_RETRIES:
+                raise
+            await asyncio.sleep(CONNECT_PAUSE_S)
+        except ProviderError:
+            return None
+    return None
+
+
 async def _ratio(item: WorkItem, provider: Provider | None) -> float | None:
     """Counted / local tokens of one full request, or None without a usable count."""
     if provider is None:
         return None
-    try:
-        counted = await provider.count_tokens(item.job().request)
-    except ProviderError:
-        return None
+    counted = await _count(provider, item)
     local = local_request_tokens(item)
     return counted / local if counted and local else None
 

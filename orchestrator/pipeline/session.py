@@ -8,6 +8,7 @@ and in :mod:`orchestrator.pipeline.driver`, so the click layer stays thin.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -16,15 +17,17 @@ from typing import Any, TextIO
 from orchestrator.models import load_model_table
 from orchestrator.pipeline.context import Context, StageResult
 from orchestrator.pipeline.judge import Judge
-from orchestrator.pipeline.store.writer import sync_filesystem
 from orchestrator.pipeline.store.batch import find_batches, open_batch, refuse_blocked_folders
 from orchestrator.pipeline.store.shapes import check_batch_folder
 from orchestrator.pipeline.store.usage import UsageBook
+from orchestrator.pipeline.store.writer import sync_filesystem
 from orchestrator.pipeline.view.summary import shown
 from orchestrator.plan.check import load_checked_plan, require_phase
+from orchestrator.plan.model import Plan
 from orchestrator.plan.parser import read_plan
-from orchestrator.providers.registry import resolve_provider_name
+from orchestrator.providers.registry import KEY_VARIABLES, resolve_provider_name
 from orchestrator.recorder import Recorder
+from orchestrator.recorder.writes import load_settled
 from orchestrator.validators import compile_plan
 
 DEFAULT_WORKERS = 5
@@ -57,6 +60,8 @@ class Options:
     retry_exhausted: bool = False
     batch_max_requests: int | None = None
     batch_max_bytes: int | None = None
+    # --provider claude-code: keep each agent's session (see orchestrator.providers.claude_code)
+    keep_sessions: bool = False
 
 
 @dataclass
@@ -70,6 +75,11 @@ class Terminal:
     ask: Callable[[str], bool]
 
 
+def _with_phase(plan: Plan, phase: int) -> Plan:
+    require_phase(plan, phase)  # an editor's in-place save caught half done has no phases yet
+    return plan
+
+
 class Session:
     """One command: its options, terminal and context, and how it prints."""
 
@@ -77,19 +87,21 @@ class Session:
         self.command, self.opts, self.term = command, opts, term
         self._book: UsageBook | None = None
         self._judge: Judge | None = None
+        self._provider: str | None = None
         self.ctx = self.open()
 
     def open(self) -> Context:
-        """The batch (found or new), today's plan, and the sticky settings merged in."""
+        """The batch (found or new), today's plan, and the sticky settings (the model) merged in."""
         opts = self.opts
         batch = open_batch(opts.plan, opts.phase, opts.batch_id, opts.data_dir)
-        plan = load_checked_plan(batch.plan_path)
+        plan = load_settled(batch.plan_path, load_checked_plan)  # a save caught half done is read again
         refuse_blocked_folders(batch)
         require_phase(plan, batch.phase)
         models = load_model_table(plan.base_dir)
-        if opts.provider is not None:  # sticks to the batch: checked before it is saved
+        if opts.provider is not None:  # a wrong name is bad input before anything is written
             resolve_provider_name(opts.provider)
-        settings = batch.settings.merged(provider=opts.provider, model=opts.model)
+        saved = batch.settings
+        settings = saved.merged(model=opts.model)
         if settings.model:
             models.resolve(settings.model)
         batch = replace(batch, settings=settings)
@@ -99,9 +111,27 @@ class Session:
             for files in ctx.items():  # read once, shapes checked, before any stage writes
                 ctx.store.load(files)
             self._book = UsageBook.from_ledger(batch.ledger_path)
-        if batch.batch_file.exists() and self.command != "estimate":
+        if batch.batch_file.exists() and self.command != "estimate" and settings != saved:
             batch.save()  # `estimate --model opus` is a what-if: it must not switch the batch's model
         return ctx
+
+    def provider_name(self) -> str:
+        """The provider of this command: ``--provider``, else the environment (a key selects anthropic).
+
+        Never ``batch.json``: see :class:`~orchestrator.pipeline.store.batch.BatchSettings`.
+        Bad input (exit 2) when none can be chosen.
+        """
+        if self._provider is None:
+            self._provider = resolve_provider_name(self.opts.provider)
+        return self._provider
+
+    @property
+    def provider_why(self) -> str:
+        """Why :meth:`provider_name` chose what it chose, for the run header."""
+        if self.opts.provider is not None:
+            return f"--provider {self.opts.provider}"
+        found = next((var for var in KEY_VARIABLES if os.environ.get(var)), None)
+        return f"no --provider given and {found} is set" if found else "no --provider given"
 
     @property
     def workers(self) -> int:
@@ -115,7 +145,8 @@ class Session:
     def reload(self) -> Context:
         """The same batch with the plan read again (after the recorder wrote it)."""
         ctx = self.ctx
-        plan = read_plan(ctx.batch.plan_path)
+        phase = ctx.batch.phase
+        plan = load_settled(ctx.batch.plan_path, lambda path: _with_phase(read_plan(path), phase))
         self.ctx = Context(ctx.batch, plan, ctx.models, ctx.limit, ctx.model_override, ctx.store)
         return self.ctx
 

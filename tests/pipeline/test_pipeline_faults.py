@@ -50,8 +50,8 @@ def test_row_that_never_validates_stays_pending_with_a_note(demo: Demo, sim: Cal
     assert demo.statuses()["2"] == "pending"
     assert not (demo.outputs / "quorum.md").exists()
     assert demo.json("item-0002", "response.json")["verdict"]["ok"] is False
-    text = orchestrate("run", "--batch-id", BATCH, "--yes", "--limit", "1")
-    assert "Parse errors: 1" in text.out and "Re-run failures with: orchestrate all --batch-id" in text.out
+    text = orchestrate("run", "--batch-id", BATCH, "--provider", "sim", "--yes", "--limit", "1")
+    assert "Parse errors: 1" in text.out and "Re-run failures with: orchestrate run --batch-id" in text.out
 
 
 def test_rerun_dispatches_nothing_when_all_complete(demo: Demo, sim: Callable[..., SimServer]) -> None:

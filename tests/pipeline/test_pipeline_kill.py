@@ -57,7 +57,7 @@ def test_killed_run_never_pays_twice_for_a_received_response(demo: Demo, sim: Ca
     paid_before = len(demo.ledger())
     assert 2 <= len(received) < 5
 
-    rerun = orchestrate("run", str(demo.plan), "--phase", "1", "--yes", "--json")
+    rerun = orchestrate("run", str(demo.plan), "--phase", "1", "--provider", "sim", "--yes", "--json")
     assert rerun.code == 0, rerun.err
     assert rerun.json()["dispatched"] == 5 - len(received)
     again = [line["key"] for line in demo.ledger()[paid_before:]]

@@ -75,7 +75,7 @@ def test_the_question_decides(demo: Demo, sim: Callable[..., SimServer], monkeyp
     assert declined.code == 2  # not confirmed: as without a terminal (docs/cli.md, exit codes)
     assert "Proceed with processing? [y/N]" in declined.out and "not confirmed: nothing was dispatched" in declined.err
     assert server.stats.requests.get("messages", 0) == 0
-    accepted = orchestrate("run", "--batch-id", BATCH, input="y\n")
+    accepted = orchestrate("run", "--batch-id", BATCH, "--provider", "sim", input="y\n")
     assert accepted.code == 0, accepted.out
     assert server.stats.requests.get("messages", 0) == 5
 

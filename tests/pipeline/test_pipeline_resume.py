@@ -23,9 +23,9 @@ def test_unjudged_response_is_judged_from_disk(demo: Demo, sim: Callable[..., Si
     server = sim()
     assert orchestrate("acquire", str(demo.plan), *NEW).code == 0
     assert orchestrate("prepare", "--batch-id", BATCH).code == 0
-    assert orchestrate("process", "--batch-id", BATCH, "--yes").code == 0
+    assert orchestrate("process", "--batch-id", BATCH, "--provider", "sim", "--yes").code == 0
     _edit(demo, "item-0002", verdict=None, final=False)  # as if killed between receiving and checking
-    result = orchestrate("all", "--batch-id", BATCH, "--yes", "--json")
+    result = orchestrate("all", "--batch-id", BATCH, "--provider", "sim", "--yes", "--json")
     assert result.code == 0 and result.json()["dispatched"] == 0
     assert demo.json("item-0002", "response.json")["verdict"]["ok"] is True
     assert set(demo.statuses().values()) == {"complete"}
@@ -36,11 +36,11 @@ def test_failed_mid_conversation_resumes_with_a_repair_turn(demo: Demo, sim: Cal
     server = sim()
     assert orchestrate("acquire", str(demo.plan), *NEW).code == 0
     assert orchestrate("prepare", "--batch-id", BATCH).code == 0
-    assert orchestrate("process", "--batch-id", BATCH, "--yes").code == 0
+    assert orchestrate("process", "--batch-id", BATCH, "--provider", "sim", "--yes").code == 0
     _edit(
         demo, "item-0003", verdict={"ok": False, "failures": ["category 'X' is not allowed"], "notes": []}, final=False
     )
-    result = orchestrate("all", "--batch-id", BATCH, "--yes", "--json")
+    result = orchestrate("all", "--batch-id", BATCH, "--provider", "sim", "--yes", "--json")
     assert result.code == 0 and result.json()["dispatched"] == 1
     last = demo.ledger()[-1]
     assert last["key"] == "item-0003" and last["kind"] == "repair", "the conversation continued"
@@ -53,9 +53,9 @@ def test_finished_failure_is_retried_afresh(demo: Demo, sim: Callable[..., SimSe
     sim()
     assert orchestrate("acquire", str(demo.plan), *NEW, "--limit", "1").code == 0
     assert orchestrate("prepare", "--batch-id", BATCH).code == 0
-    assert orchestrate("process", "--batch-id", BATCH, "--yes").code == 0
+    assert orchestrate("process", "--batch-id", BATCH, "--provider", "sim", "--yes").code == 0
     _edit(demo, "item-0002", verdict={"ok": False, "failures": ["bad"], "notes": []}, final=True)
-    result = orchestrate("process", "--batch-id", BATCH, "--yes", "--json")
+    result = orchestrate("process", "--batch-id", BATCH, "--provider", "sim", "--yes", "--json")
     assert result.json()["dispatched"] == 1
     assert demo.ledger()[-1]["kind"] == "call"
     assert demo.json("item-0002", "response.json")["history"] == []
@@ -65,11 +65,11 @@ def test_model_override_is_a_new_request(demo: Demo, sim: Callable[..., SimServe
     server = sim()
     assert orchestrate("acquire", str(demo.plan), *NEW, "--limit", "1").code == 0
     assert orchestrate("prepare", "--batch-id", BATCH).code == 0
-    assert orchestrate("process", "--batch-id", BATCH, "--yes").code == 0
-    again = orchestrate("process", "--batch-id", BATCH, "--yes", "--model", "sonnet", "--json")
+    assert orchestrate("process", "--batch-id", BATCH, "--provider", "sim", "--yes").code == 0
+    again = orchestrate("process", "--batch-id", BATCH, "--provider", "sim", "--yes", "--model", "sonnet", "--json")
     assert again.json()["dispatched"] == 1, "a haiku answer does not answer a sonnet request"
     assert demo.json("item-0002", "response.json")["model_id"] == "claude-sonnet-5-5"
     batch = json.loads((demo.batch_dir / "batch.json").read_text())
-    assert batch["settings"]["model"] == "sonnet" and batch["settings"]["provider"] == "sim"
-    assert orchestrate("process", "--batch-id", BATCH, "--yes", "--json").json()["dispatched"] == 0
+    assert batch["settings"] == {"model": "sonnet"}, "the model sticks; the provider never does (issue 10)"
+    assert orchestrate("process", "--batch-id", BATCH, "--provider", "sim", "--yes", "--json").json()["dispatched"] == 0
     assert server.stats.requests.get("messages", 0) == 2

@@ -28,13 +28,13 @@ def test_estimate_of_an_existing_batch_counts_what_process_sends(demo: Demo, sim
     server = sim()
     assert orchestrate("acquire", str(demo.plan), *NEW, "--limit", "2").code == 0
     assert orchestrate("prepare", "--batch-id", BATCH).code == 0
-    est = orchestrate("estimate", "--batch-id", BATCH, "--json").json()
+    est = orchestrate("estimate", "--batch-id", BATCH, "--provider", "sim", "--json").json()
     assert est["items"] == 2 and est["not_acquired"] == 3
-    text = orchestrate("estimate", "--batch-id", BATCH).out
+    text = orchestrate("estimate", "--batch-id", BATCH, "--provider", "sim").out
     assert "Items: 2" in text and "Pending rows not in the batch yet: 3" in text
     assert not (demo.batch_dir / "estimate.json").exists(), "a look at the estimate writes nothing"
 
-    processed = orchestrate("process", "--batch-id", BATCH, "--yes", "--json")
+    processed = orchestrate("process", "--batch-id", BATCH, "--provider", "sim", "--yes", "--json")
     assert processed.json()["dispatched"] == est["items"] == messages(server)
     assert processed.json()["estimate"]["items"] == est["items"]
 
@@ -43,7 +43,7 @@ def test_process_alone_summary_adds_up_and_says_to_parse(demo: Demo, sim: Callab
     sim()
     assert orchestrate("acquire", str(demo.plan), *NEW).code == 0
     assert orchestrate("prepare", "--batch-id", BATCH).code == 0
-    out = orchestrate("process", "--batch-id", BATCH, "--yes").out
+    out = orchestrate("process", "--batch-id", BATCH, "--provider", "sim", "--yes").out
     counts = {
         k: int(v) for k, v in re.findall(r"^(Total items|Successful|Failed|Parse errors|Pending): (\d+)$", out, re.M)
     }
@@ -56,7 +56,7 @@ def test_completed_row_edited_later_does_not_fail_every_rerun(demo: Demo, sim: C
     server = sim()
     assert orchestrate("all", str(demo.plan), *NEW, "--yes").code == 0
     demo.plan.write_text(demo.plan.read_text().replace("| 2 | Quorum |", "| 2 | Quorum & <b>Co</b> |"))
-    again = orchestrate("all", "--batch-id", BATCH, "--yes")
+    again = orchestrate("all", "--batch-id", BATCH, "--provider", "sim", "--yes")
     assert again.code == 0, again.out
     assert "item-0002: row 2 changed after it was completed; its output is kept" in again.out
     assert "blocked" not in again.out
@@ -68,7 +68,7 @@ def test_completed_row_edited_later_does_not_fail_every_rerun(demo: Demo, sim: C
 def test_report_compares_the_estimate_with_the_spend_after_it(demo: Demo, sim: Callable[..., SimServer]) -> None:
     sim()
     assert orchestrate("all", str(demo.plan), *NEW, "--yes", "--limit", "2").code == 0
-    second = orchestrate("all", "--batch-id", BATCH, "--yes", "--json").json()
+    second = orchestrate("all", "--batch-id", BATCH, "--provider", "sim", "--yes", "--json").json()
     assert second["dispatched"] == 3 and second["all_runs"]["tokens"]["total"] > second["tokens"]["total"]
     page = demo.report.read_text()
     since = re.search(r"<td>Actual tokens \(since the estimate\)</td><td>([\d,]+)</td>", page)
@@ -113,11 +113,11 @@ def test_estimate_with_another_model_does_not_switch_the_batch(demo: Demo, sim: 
     server = sim()
     assert orchestrate("acquire", str(demo.plan), *NEW).code == 0
     assert orchestrate("prepare", "--batch-id", BATCH).code == 0
-    priced = orchestrate("estimate", "--batch-id", BATCH, "--model", "opus", "--json").json()
+    priced = orchestrate("estimate", "--batch-id", BATCH, "--provider", "sim", "--model", "opus", "--json").json()
     assert {m["model"] for m in priced["models"]} == {"opus"}
     settings = (demo.batch_dir / "batch.json").read_text()
     assert "opus" not in settings, "a what-if estimate must not change the model PROCESS uses"
-    rest = orchestrate("process", "--batch-id", BATCH, "--yes", "--json").json()
+    rest = orchestrate("process", "--batch-id", BATCH, "--provider", "sim", "--yes", "--json").json()
     assert {m["model"] for m in rest["estimate"]["models"]} == {"haiku"}
     assert messages(server) == 5
 
@@ -126,5 +126,5 @@ def test_run_counts_the_items_it_parsed_as_they_arrived(demo: Demo, sim: Callabl
     sim()
     out = orchestrate("all", str(demo.plan), *NEW, "--yes").out
     assert "PARSE: 5 parsed, 0 current (skipped)" in out, out
-    again = orchestrate("all", "--batch-id", BATCH, "--yes").out
+    again = orchestrate("all", "--batch-id", BATCH, "--provider", "sim", "--yes").out
     assert "PARSE: 0 parsed, 5 current (skipped)" in again

@@ -32,7 +32,7 @@ def test_each_stage_alone_in_sequence(demo: Demo, sim: Callable[..., SimServer])
     assert "Produce output covering Quorum." in prompt and "<format_reference" in prompt
     assert messages(server) == 0, "nothing before PROCESS calls the model"
 
-    processed = orchestrate("process", "--batch-id", BATCH, "--yes")
+    processed = orchestrate("process", "--batch-id", BATCH, "--provider", "sim", "--yes")
     assert processed.code == 0, processed.out + processed.err
     assert messages(server) == 5
     assert demo.item("item-0002", "response.md").exists() and not demo.item("item-0002", "parsed.json").exists()
@@ -61,7 +61,7 @@ def test_rerun_skips_current_checkpoints(demo: Demo, sim: Callable[..., SimServe
         again = orchestrate(stage, "--batch-id", BATCH)
         assert again.code == 0
         assert f"{stage.upper()}: 0 " in again.out, again.out
-    assert "PROCESS: 0 to dispatch" in orchestrate("process", "--batch-id", BATCH).out
+    assert "PROCESS: 0 to dispatch" in orchestrate("process", "--batch-id", BATCH, "--provider", "sim").out
     changed = [p for p, t in stamps.items() if p.exists() and p.stat().st_mtime_ns != t]
     assert changed == [], f"current checkpoints were rewritten: {changed}"
     assert messages(server) == 5
@@ -74,16 +74,16 @@ def test_changed_row_makes_its_later_checkpoints_stale(demo: Demo, sim: Callable
     demo.plan.write_text(demo.plan.read_text().replace("| 3 | Backpressure |", "| 3 | Back-pressure |"))
     before = demo.item("item-0004", "raw.json").stat().st_mtime_ns
 
-    estimate = orchestrate("estimate", "--batch-id", BATCH, "--json").json()
+    estimate = orchestrate("estimate", "--batch-id", BATCH, "--provider", "sim", "--json").json()
     assert estimate["items"] == 5
     assert orchestrate("acquire", "--batch-id", BATCH).out.startswith("ACQUIRE: 1 written, 4 current")
     assert demo.item("item-0004", "raw.json").stat().st_mtime_ns == before
-    process = orchestrate("process", "--batch-id", BATCH, "--yes")
+    process = orchestrate("process", "--batch-id", BATCH, "--provider", "sim", "--yes")
     assert "1 blocked" in process.out and "item-0003: prompt.md is stale" in process.out
     assert messages(server) == 4, "a stale prompt is never sent"
     assert orchestrate("prepare", "--batch-id", BATCH).out.startswith("PREPARE: 1 written, 4 current")
     assert "Back-pressure" in demo.item("item-0003", "prompt.md").read_text()
-    assert orchestrate("all", "--batch-id", BATCH, "--yes").code == 0
+    assert orchestrate("all", "--batch-id", BATCH, "--provider", "sim", "--yes").code == 0
     assert messages(server) == 5, "only the changed row is sent again"
 
 
@@ -111,7 +111,7 @@ def test_clean_process_then_process_redoes_exactly_those(demo: Demo, sim: Callab
     assert not (demo.outputs / "quorum.md").exists() and not demo.report.exists()
     assert demo.statuses() == {"1": "complete", **{str(n): "pending" for n in range(2, 7)}}
 
-    redo = orchestrate("process", "--batch-id", BATCH, "--yes", "--json")
+    redo = orchestrate("process", "--batch-id", BATCH, "--provider", "sim", "--yes", "--json")
     assert redo.code == 0 and redo.json()["dispatched"] == 5
     assert messages(server) == 10
     assert orchestrate("parse", "--batch-id", BATCH).code == 0
@@ -152,6 +152,6 @@ def test_limit_takes_the_next_pending_rows(demo: Demo, sim: Callable[..., SimSer
         "5": "pending",
         "6": "pending",
     }
-    second = orchestrate("run", str(demo.plan), "--phase", "1", "--yes", "--limit", "2", "--json")
+    second = orchestrate("run", str(demo.plan), "--phase", "1", "--provider", "sim", "--yes", "--limit", "2", "--json")
     assert second.json()["dispatched"] == 2 and demo.statuses()["5"] == "complete"
     assert messages(server) == 4

@@ -47,7 +47,8 @@ def test_bar_and_prices() -> None:
 def test_progress_prints_one_plain_line_per_event() -> None:
     stream = io.StringIO()
     with Progress(
-        "b1", workers=2, models="claude-haiku-5-5", total=2, estimated_tokens=1000, stream=stream, live=False
+        "b1", workers=2, models="claude-haiku-5-5", total=2, estimated_tokens=1000, stream=stream, live=False,
+        titles={"item-0002": "Quorum"},
     ) as progress:
         progress.event(DispatchEvent("started", key="item-0002"))
         progress.event(DispatchEvent("retry", key="item-0002", reason="rate_limited", delay_s=1.0))
@@ -56,10 +57,10 @@ def test_progress_prints_one_plain_line_per_event() -> None:
         progress.item_finished("item-0003", False, 0, "category 'Consistent' is not allowed")
     lines = stream.getvalue().splitlines()
     assert lines[:4] == ["PROCESSING: b1", "=" * 14, "Workers: 2", "Model: claude-haiku-5-5"]
-    assert "item-0002: Error - Rate limited, queued for retry" in lines[4]
-    assert lines[5] == "[██████████░░░░░░░░░░] 1/2 (50%) item-0002: Done (1,245 chars)"
+    assert "item-0002 (Quorum): Error - Rate limited, queued for retry" in lines[4]  # rows named by title too
+    assert lines[5] == "[██████████░░░░░░░░░░] 1/2 (50%) item-0002 (Quorum): Done (1,245 chars)"
     assert lines[6].endswith("item-0003: Failed - category 'Consistent' is not allowed")
-    assert "├── Success rate: 50%" in lines and "├── Tokens used: 600 / 1,000" in lines
+    assert "├── Success rate: 50%" in lines and "├── Tokens used: 600 (of 1,000 estimated)" in lines
 
 
 def test_summary_text_has_the_seed_blocks(tmp_path: Path) -> None:
@@ -82,7 +83,7 @@ def test_summary_text_has_the_seed_blocks(tmp_path: Path) -> None:
     )
     text = summary.text()
     for line in (
-        "BATCH COMPLETE: b1",
+        "BATCH INCOMPLETE: b1",  # a row failed validation: not COMPLETE (issue 10)
         "Total items: 2",
         "Successful: 1",
         "Failed: 0",
@@ -91,7 +92,7 @@ def test_summary_text_has_the_seed_blocks(tmp_path: Path) -> None:
         "├── Actual tokens: 1,500",
         "Next Steps:",
         "3. Re-run failures with: orchestrate all --batch-id b1",
-        "item-0003 (row 3): bad enum",
+        "item-0003 (B) (row 3): bad enum",
     ):
         assert line in text, line
     assert summary.as_dict()["pending"] == 1 and summary.as_dict()["tokens"]["total"] == 1500

@@ -43,6 +43,7 @@ class ProcessResult:
     parsed: list[str]  # items parsed during the run, valid or not (record mode)
     judgements: int = 0  # responses judged during dispatch (each exactly once)
     attempts: int = 0  # ledger lines this run added (every call attempt)
+    cost_is_estimate: bool = False  # some response's cost was the client's estimate (claude-code)
 
 
 def select_work(ctx: Context, judge: Judge, book: UsageBook) -> Work:
@@ -81,6 +82,7 @@ async def process(
     stop: asyncio.Event | None = None,
     batch: BatchRunSettings | None = None,
     on_batch_progress: Callable[[BatchProgress], None] | None = None,
+    abandon: asyncio.Event | None = None,
 ) -> ProcessResult:
     """Dispatch ``work.dispatch`` (from :func:`select_work`); see the module docstring.
 
@@ -104,7 +106,7 @@ async def process(
             reason = outcome.error or "; ".join(outcome.failures) or "no valid response"
             recorder.note(row.phase, row.id, row.filename, reason)
 
-    hooks = BatchHooks(items, judge, ctx.store, book, progress, on_done)
+    hooks = BatchHooks(items, judge, ctx.store, book, progress, on_done, provider=provider.name)
     with ctx.store.writing() as writer:
         ledger = Ledger(ctx.batch.ledger_path, writer=writer)
         jobs = [w.job() for w in work.dispatch]
@@ -114,5 +116,7 @@ async def process(
                 ledger=ledger, stop=stop, on_progress=on_batch_progress,
             )
         else:
-            report = await dispatch(jobs, provider, hooks, settings, ledger=ledger, stop=stop)
-    return ProcessResult(work, report, parsed_ok, recorded, hooks.judgements, ledger.appended)
+            report = await dispatch(jobs, provider, hooks, settings, ledger=ledger, stop=stop, abandon=abandon)
+    return ProcessResult(
+        work, report, parsed_ok, recorded, hooks.judgements, ledger.appended, hooks.cost_is_estimate
+    )

@@ -62,8 +62,11 @@ class BatchHooks:
         book: UsageBook,
         progress: ProgressSink,
         on_done: Callable[[WorkItem, JobOutcome, Received | None], None],
+        provider: str | None = None,
     ) -> None:
         self.items, self.judge, self.store = items, judge, store
+        self.provider = provider  # recorded in each response.json (``sim``: a rehearsal's response)
+        self.cost_is_estimate = False  # a response's cost was the client's estimate (claude-code)
         self.book, self.progress, self.on_done = book, progress, on_done
         self.received: dict[str, Received] = {}
         self.judgements = 0  # how many times a response was judged (once each)
@@ -71,6 +74,7 @@ class BatchHooks:
     def on_response(self, job: Job, turns: tuple[Turn, ...], result: CallResult, attempt: int) -> None:
         history = turns[len(job.request.turns) :]
         self.received[job.key] = Received(result, history, attempt, now_iso())
+        self.cost_is_estimate = self.cost_is_estimate or result.cost_is_estimate
 
     def check(self, job: Job, result: CallResult) -> Verdict:
         item = self.items[job.key]
@@ -118,6 +122,7 @@ class BatchHooks:
                 "inputs": {"request": job.request_key},
                 "model_id": job.model.id,
                 "model": job.model.alias,
+                "provider": self.provider,
                 "response_sha256": sha256_text(result.text),
                 "stop_reason": result.stop_reason,
                 "usage": result.usage.as_dict(),

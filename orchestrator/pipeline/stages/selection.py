@@ -156,6 +156,7 @@ def recover_responses(ctx: Context, book: UsageBook) -> list[str]:
                 "inputs": {"request": paid.request_key},
                 "model_id": paid.model,
                 "model": str((state.prompt_meta or {}).get("model") or ""),
+                "provider": paid.provider,
                 "response_sha256": sha256_text(paid.text),
                 "stop_reason": paid.stop_reason,
                 "usage": paid.usage.as_dict(),
@@ -223,7 +224,7 @@ def planned_work(ctx: Context, *, batch_only: bool = False) -> Work:
             continue
         inputs = raw_inputs(ctx.plan, row, reference)
         raw = {"inputs": inputs, "input_hash": sha256_json(inputs)}
-        request = request_from_raw(raw, ctx.batch.plan_path)
+        request = request_from_raw(raw)
         model = ctx.model_for(row.model)
         state = ctx.store.load(files)
         key = request_key(sha256_text(request.as_text()), model.id)

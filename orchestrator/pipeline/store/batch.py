@@ -45,11 +45,15 @@ def now_iso() -> str:
 class BatchSettings:
     """Options that stick to a batch: a later stage without them reuses these.
 
-    Only what the batch *is* sticks (where it is sent, to which model); how a
+    Only the model sticks. The provider never does: each command resolves its
+    own (``--provider``, then the environment), so a rehearsal with
+    ``--provider sim`` cannot silently become the provider of a later real run;
+    which provider the batch's responses came from is recorded with each
+    response instead (see :mod:`orchestrator.pipeline.provenance`). A
+    ``settings.provider`` left in an older ``batch.json`` is ignored. How a
     command runs (workers, repair attempts, limit, spend cap) is per command.
     """
 
-    provider: str | None = None
     model: str | None = None
 
     def merged(self, **given: Any) -> BatchSettings:
@@ -157,7 +161,7 @@ def load_batch(batch_file: Path) -> Batch:
         phase=data["phase"],
         dir=folder,
         report_dir=(folder / data["report_dir"]).resolve(),
-        settings=BatchSettings(provider=saved.get("provider"), model=saved.get("model")),
+        settings=BatchSettings(model=saved.get("model")),
         created=str(data.get("created", "")),
     )
 

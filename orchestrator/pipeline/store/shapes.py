@@ -36,7 +36,7 @@ SHAPES: dict[str, Shape] = {
         "system": str, "shared": str, "row": str,
     },
     "response.json": {
-        "inputs.request": str, "response_sha256": str, "model_id": str, "model?": str,
+        "inputs.request": str, "response_sha256": str, "model_id": str, "model?": str, "provider?": str,
         "stop_reason?": str, "usage?": dict, "usage.output_tokens?": int, "final?": bool,
         "history?": list, "history[].role": str, "history[].text": str,
         "verdict?": dict, "verdict.ok?": bool, "verdict.failures?": list,
@@ -51,8 +51,8 @@ SHAPES: dict[str, Shape] = {
         "ledger_calls_before?": int, "prices?": dict,
     },
     "ledger.jsonl": {
-        "key": str, "model?": str, "usage?": dict, "usage.input_tokens?": int, "usage.output_tokens?": int,
-        "usage.cache_creation_input_tokens?": int, "usage.cache_read_input_tokens?": int,
+        "key": str, "model?": str, "provider?": str, "usage?": dict, "usage.input_tokens?": int,
+        "usage.output_tokens?": int, "usage.cache_creation_input_tokens?": int, "usage.cache_read_input_tokens?": int,
         "cost_usd?": (int, float), "latency_s?": (int, float), "stop_reason?": str,
         "request?": str, "response?": str, "history?": list, "history[].role": str, "history[].text": str,
     },

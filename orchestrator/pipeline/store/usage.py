@@ -63,6 +63,7 @@ class PaidResponse:
     latency_s: float
     request_id: str | None
     ts: str
+    provider: str | None = None  # None: a line written before providers were recorded
 
 
 @dataclass
@@ -72,6 +73,8 @@ class ItemSpend:
     calls: int = 0
     latency_s: float = 0.0  # summed over answered calls
     answered: int = 0
+    #: dollars by the provider the attempts went to (``sim``: simulated dollars)
+    by_provider: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -81,6 +84,7 @@ class UsageBook:
     items: dict[str, ItemSpend] = field(default_factory=dict)
     responses: dict[str, PaidResponse] = field(default_factory=dict)
     lines: int = 0  # ledger lines read (every attempt of every run)
+    provider: str | None = None  # this command's provider: the attempts :meth:`add_event` counts went to it
 
     @classmethod
     def from_ledger(cls, path: Path) -> UsageBook:
@@ -114,6 +118,9 @@ class UsageBook:
         spend.cost += float(line.get("cost_usd") or 0.0)
         spend.calls += 1
         self.lines += 1
+        if isinstance(line.get("provider"), str):
+            name = line["provider"]
+            spend.by_provider[name] = spend.by_provider.get(name, 0.0) + float(line.get("cost_usd") or 0.0)
         if line.get("stop_reason"):
             spend.latency_s += float(line.get("latency_s") or 0.0)
             spend.answered += 1
@@ -134,6 +141,7 @@ class UsageBook:
                 latency_s=float(line.get("latency_s") or 0.0),
                 request_id=str(line["request_id"]) if line.get("request_id") else None,
                 ts=str(line.get("ts") or ""),
+                provider=line["provider"] if isinstance(line.get("provider"), str) else None,
             )
 
     def add_event(self, event: DispatchEvent) -> None:
@@ -146,6 +154,8 @@ class UsageBook:
         if event.kind == "response" and event.usage is not None:
             spend.usage += event.usage
             spend.cost += event.cost_usd
+            if self.provider is not None:
+                spend.by_provider[self.provider] = spend.by_provider.get(self.provider, 0.0) + event.cost_usd
 
     def for_key(self, key: str) -> tuple[Usage, float, int]:
         spend = self.items.get(key, ItemSpend())
@@ -158,3 +168,11 @@ class UsageBook:
             cost += spend.cost
             calls += spend.calls
         return usage, cost, calls
+
+    def cost_from(self, provider: str) -> float:
+        """Dollars of every attempt that went to ``provider`` (e.g. ``sim``: simulated dollars)."""
+        return sum(spend.by_provider.get(provider, 0.0) for spend in self.items.values())
+
+    def providers_of(self, key: str) -> list[str]:
+        """The providers an item's attempts went to, in the order first seen."""
+        return list(self.items.get(key, ItemSpend()).by_provider)

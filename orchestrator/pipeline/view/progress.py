@@ -4,8 +4,11 @@ On a terminal it is a rich live display redrawn in place; otherwise (a pipe,
 a log, CI) it prints one plain line per event, each starting with the bar, and
 the metrics once at the end::
 
-    [████████████░░░░░░░░] 3/5 (60%) item-0004: Done (1,245 chars)
-    [████████████░░░░░░░░] 3/5 (60%) item-0005: Error - Rate limited, queued for retry
+    [████████████░░░░░░░░] 3/5 (60%) item-0004 (Quorum): Done (1,245 chars)
+    [████████████░░░░░░░░] 3/5 (60%) item-0005 (Backpressure): Error - Rate limited, queued for retry
+
+Rows are named by item id and title. ``in_flight`` (started, not finished)
+is what the first Ctrl-C reports.
 """
 
 from __future__ import annotations
@@ -68,8 +71,10 @@ class Progress:
         estimated_tokens: int | None,
         stream: TextIO,
         live: bool,
+        titles: dict[str, str] | None = None,
     ) -> None:
         self.batch_id, self.workers, self.models = batch_id, workers, models
+        self.titles = titles or {}
         self.total, self.estimated_tokens = total, estimated_tokens
         self.stream, self.live = stream, live
         self.done = self.ok = self.tokens = 0
@@ -88,7 +93,7 @@ class Progress:
     def metrics(self) -> list[str]:
         rate = f"{round(100 * self.ok / self.done)}%" if self.done else "-"
         avg = duration(sum(self.durations) / len(self.durations)) if self.durations else "-"
-        est = f"{self.estimated_tokens:,}" if self.estimated_tokens else "?"
+        est = f"{self.estimated_tokens:,} estimated" if self.estimated_tokens else "no estimate"
         left = self.total - self.done
         elapsed = time.monotonic() - self.t0
         remaining = duration(elapsed / self.done * left) if self.done and left else "-"
@@ -96,7 +101,7 @@ class Progress:
             [
                 f"Success rate: {rate}",
                 f"Avg response time: {avg}",
-                f"Tokens used: {self.tokens:,} / {est}",
+                f"Tokens used: {self.tokens:,} (of {est})",
                 f"Estimated remaining: {remaining}",
             ]
         )
@@ -109,8 +114,19 @@ class Progress:
 
     # --- input ------------------------------------------------------------------
 
+    def name(self, key: str) -> str:
+        """``item-0002 (Quorum)``: the item id and the row's title."""
+        title = self.titles.get(key)
+        return f"{key} ({title})" if title else key
+
+    @property
+    def in_flight(self) -> int:
+        """Rows started and not finished (a call, a retry wait or a repair under way)."""
+        return len(self.started_at)
+
     def event(self, event: DispatchEvent) -> None:
         key = event.key or ""
+        name = self.name(key)
         if event.kind == "started":
             self.started_at.setdefault(key, event.at)
         elif event.kind == "response" and event.usage is not None:
@@ -118,10 +134,10 @@ class Progress:
             self._refresh()
         elif event.kind == "retry":
             reason = _REASONS.get(event.reason or "", event.reason or "error")
-            self._line(f"{key}: Error - {reason}, queued for retry")
+            self._line(f"{name}: Error - {reason}, queued for retry")
         elif event.kind == "repaired":
             first = textwrap.shorten((event.message or "").split("; ")[0], 90, placeholder=" ...")
-            self._line(f"{key}: Invalid draft, repair {event.attempt} sent ({first})")
+            self._line(f"{name}: Invalid draft, repair {event.attempt} sent ({first})")
         elif event.kind in _STOPS:
             self._line(f"{_STOPS[event.kind]}" + (f" - {event.message}" if event.message else ""))
 
@@ -131,7 +147,8 @@ class Progress:
         if key in self.started_at:
             self.durations.append(time.monotonic() - self.started_at.pop(key))
         failure = textwrap.shorten(message or "invalid", 120, placeholder=" ...")
-        text = f"{key}: Done ({chars:,} chars)" if ok else f"{key}: Failed - {failure}"
+        name = self.name(key)
+        text = f"{name}: Done ({chars:,} chars)" if ok else f"{name}: Failed - {failure}"
         self._line(text)
 
     # --- output -----------------------------------------------------------------

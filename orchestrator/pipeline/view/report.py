@@ -27,11 +27,12 @@ from orchestrator.dispatch.ledger import Ledger
 from orchestrator.models import Usage
 from orchestrator.pipeline.context import Context, StageResult
 from orchestrator.pipeline.store.checkpoints import ItemFiles, read_json, read_text, write_text
-from orchestrator.pipeline.view.summary import RowResult, usd
+from orchestrator.pipeline.view.summary import RowResult, RunSummary, usd
 from orchestrator.validators import extract_document
 
 ESTIMATE_FILE = "estimate.json"
-_BAR_W, _ROW_H, _LABEL_W = 560, 22, 110
+_BAR_W, _ROW_H, _LABEL_W = 560, 22, 260
+_LABEL_CHARS = 40  # item id and title in the chart's labels
 
 
 def _e(value: object) -> str:
@@ -83,7 +84,8 @@ def _chart(results: list[RowResult]) -> tuple[str, str]:
         w = max(1, round(_BAR_W * value / top)) if value > 0 else 0
         color = {"complete": "#2da44e", "parse_error": "#cf222e", "failed": "#cf222e"}.get(row.kind, "#bf8700")
         label = usd(value) if by_cost else f"{int(value):,} tok"
-        parts.append(f'<text x="0" y="{y + 14}">{_e(row.item)}</text>')
+        name = row.name if len(row.name) <= _LABEL_CHARS else row.name[: _LABEL_CHARS - 1] + "\u2026"
+        parts.append(f'<text x="0" y="{y + 14}">{_e(name)}</text>')
         parts.append(
             f'<rect x="{_LABEL_W}" y="{y + 3}" width="{w}" height="{_ROW_H - 8}" fill="{color}">'
             f"<title>{_e(row.title)}: {_e(label)}</title></rect>"
@@ -168,11 +170,12 @@ def _row(ctx: Context, result: RowResult, md: MarkdownIt | None) -> str:
     reason = f'<div class="reason">{_e(shown_reason)}</div>' if shown_reason else ""
     return (
         f'<tr id="{_e(result.item)}" data-status="{_e(result.kind)}"><td>{_e(result.item)}</td>'
-        f"<td>{_e(result.row_id)}</td><td>{_e(result.title)}</td>"
+        f"<td>{_e(result.row_id)}</td><td>{_e(result.title)}{_SIM_MARK if result.simulated else ''}</td>"
         f'<td><span class="status {_e(result.kind)}">{_e(result.kind.replace("_", " "))}</span>'
         f"{reason}</td>"
         f'<td>{_e(result.model)}</td><td class="num">{result.attempts}</td>'
-        f'<td class="num">{result.tokens:,}</td><td class="num">{_e(usd(result.cost_usd))}</td>'
+        f'<td class="num">{result.tokens:,}</td><td class="num">{_e(usd(result.cost_usd))}'
+        f"{' simulated' if result.simulated else ''}</td>"
         f"<td>{_checks(parsed)}</td><td>{_link(result, ctx.batch.report_dir)}</td></tr>"
         + (_doc_row(files, parsed, result, md) if md is not None else "")
     )
@@ -217,7 +220,33 @@ def _estimate_table(estimate: dict[str, Any] | None, ledger_path: Path, actual_c
     return f'<table class="kv" id="estimate">{body}</table>'
 
 
-def render_html(ctx: Context, results: list[RowResult]) -> str:
+_SIM_MARK = ' <span class="sim">simulated</span>'
+
+
+def _notices(results: list[RowResult], run: RunSummary | None) -> str:
+    """At the top of the page: simulated rows, the summary's counts, and every rule not machine-checked."""
+    parts: list[str] = []
+    sim = sum(1 for r in results if r.simulated)
+    if sim:
+        parts.append(
+            f'<p class="notice"><strong>Simulated:</strong> {sim} of {len(results)} row(s) come from the local '
+            "API simulator (<code>--provider sim</code>): a rehearsal. Their text and costs are not real.</p>"
+        )
+    if run is not None:  # the summary's own counts (what this command did is in its output and --json)
+        counts = " &middot; ".join(f"{_e(k)}: {v}" for k, v in run.standing())
+        parts.append(f'<p class="notice" id="standing">{counts}</p>')
+    skipped = run.skipped if run is not None else []
+    if skipped:
+        items = "".join(
+            f"<li><code>{_e(r.where)}</code> {_e(r.text)}: {_e(r.reason)}; to check it: {_e(r.enable)}</li>"
+            for r in skipped
+        )
+        parts.append(f'<div class="notice"><strong>Not machine-checked ({len(skipped)} rule(s))</strong>'
+                     f"<ul>{items}</ul></div>")
+    return "\n".join(parts)
+
+
+def render_html(ctx: Context, results: list[RowResult], run: RunSummary | None = None) -> str:
     md = _markdown()
     tokens = sum(r.tokens for r in results)
     cost = sum(r.cost_usd for r in results)
@@ -228,7 +257,7 @@ def render_html(ctx: Context, results: list[RowResult]) -> str:
         _card("Items", str(len(results))),
         _card("Complete", str(complete), f"{len(results) - complete} pending"),
         _card("Tokens", f"{tokens:,}", "all runs"),
-        _card("Cost", usd(cost), "all runs"),
+        _card("Cost", usd(cost), "all runs" + (", simulated" if any(r.simulated for r in results) else "")),
         _card("Models", ", ".join(f"{m} \u00d7{n}" for m, n in sorted(mix.items())) or "-"),
     ]
     chart_title, chart = _chart(results)
@@ -239,6 +268,7 @@ def render_html(ctx: Context, results: list[RowResult]) -> str:
         plan=_e(Path(os.path.relpath(ctx.batch.plan_path, ctx.batch.report_dir)).as_posix()),
         phase=ctx.batch.phase,
         created=_e(ctx.batch.created),
+        notices=_notices(results, run),
         cards="\n".join(cards),
         estimate=_estimate_table(estimate, ctx.batch.ledger_path, cost, tokens),
         chart_title=_e(chart_title),
@@ -260,10 +290,10 @@ def _holds(path: Path, page: str) -> bool:
         return False
 
 
-def render(ctx: Context, results: list[RowResult]) -> StageResult:
-    """Write ``index.html`` unless it already holds exactly this page."""
+def render(ctx: Context, results: list[RowResult], run: RunSummary | None = None) -> StageResult:
+    """Write ``index.html`` unless it already holds exactly this page (``run``: the command's summary)."""
     result = StageResult("render")
-    page = render_html(ctx, results)
+    page = render_html(ctx, results, run)
     path = ctx.batch.report_path
     if _holds(path, page):
         result.skipped.append(path.name)

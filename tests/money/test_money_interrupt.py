@@ -1,0 +1,71 @@
+"""Ctrl-C during a run: once says what is in flight; twice abandons it, still summarises, keeps, exits 130.
+
+Issue 10, finding 4: a second Ctrl-C during a run exited 1 with no summary and
+no word about what was lost. The run is a real subprocess against a slow
+simulator; SIGINT is what a terminal sends for Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+
+import pytest
+from moneykit import ledger_lines
+from pipekit import ITEMS, Demo
+
+from orchestrator.errors import EXIT_INTERRUPTED
+from orchestrator.sim.server import SimServer
+
+pytestmark = pytest.mark.skipif(os.name != "posix", reason="POSIX signals")
+
+
+def _start(demo: Demo) -> subprocess.Popen[bytes]:
+    argv = [sys.executable, "-m", "orchestrator", "run", str(demo.plan), "--phase", "1", "--provider", "sim",
+            "--yes", "--workers", "2"]
+    return subprocess.Popen(argv, cwd=demo.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def _answered(demo: Demo) -> list[str]:
+    return [line["key"] for line in ledger_lines(demo.batch_dir / "ledger.jsonl") if line.get("response")]
+
+
+def test_second_ctrl_c_abandons_calls_in_flight_prints_the_summary_and_keeps_responses(
+    demo: Demo, sim: Callable[..., SimServer]
+) -> None:
+    server = sim("latency_ms=2500")
+    proc = _start(demo)
+    deadline = time.monotonic() + 60
+    while not _answered(demo):  # the first two answers are in; the next two calls are in flight
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            out, err = proc.communicate()
+            raise AssertionError(f"no response arrived:\n{out.decode()}\n{err.decode()}")
+        time.sleep(0.02)
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGINT)
+    time.sleep(0.5)
+    pressed = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    took = time.monotonic() - pressed
+
+    assert proc.returncode == EXIT_INTERRUPTED, err.decode()
+    text, errors = out.decode(), err.decode()
+    assert "Stopping: no new calls; 2 call(s) in flight are finishing" in errors
+    assert "Press Ctrl-C again to abandon them" in errors
+    assert "Abandoning 2 call(s) in flight" in errors
+    assert took < 2.0, f"the second Ctrl-C did not abandon the calls in flight ({took:.1f} s)"
+    assert "BATCH STOPPED (interrupted)" in text, "the summary is printed after the second Ctrl-C"
+    assert "Unfinished (the run stopped mid-way; 2 abandoned by a second Ctrl-C): 2" in text
+    answered = _answered(demo)
+    assert len(answered) >= 2 and server.stats.messages_created >= len(answered)
+    for item in answered:  # every response received is kept: in the ledger and checkpointed
+        assert demo.json(item, "response.json")["provider"] == "sim"
+    statuses = demo.statuses()
+    assert sum(1 for item in answered if statuses[str(int(item[-4:]))] == "complete") == len(answered)
+    assert len(answered) < len(ITEMS)
