@@ -37,8 +37,8 @@ class PromptPaths:
     reference: str
     output_dir: str
 
-    def output(self, row: Row) -> str:
-        return f"{self.output_dir.rstrip('/')}/{row.filename}"
+    def output(self, filename: str) -> str:
+        return f"{self.output_dir.rstrip('/')}/{filename}"
 
 
 def plan_paths(plan: Plan) -> PromptPaths:
@@ -70,27 +70,21 @@ def reference_sentence(paths: PromptPaths) -> str:
     return f"Read {paths.reference} for structure, style, and front matter format."
 
 
-def task_sentence(row: Row) -> str:
-    return f"Produce output covering {row.title}."
+def task_sentence(title: str) -> str:
+    return f"Produce output covering {title}."
 
 
 def rules_sentence(plan: Plan) -> str:
-    rules = [rule.text.rstrip(".;") for rule in plan.content_rules]
-    return f"Follow these content rules: {'; '.join(rules)}." if rules else ""
+    return _rules(tuple(rule.text for rule in plan.content_rules))
 
 
-def destination_sentence(paths: PromptPaths, row: Row) -> str:
-    return f"Write the output to {paths.output(row)}."
+def destination_sentence(paths: PromptPaths, filename: str) -> str:
+    return f"Write the output to {paths.output(filename)}."
 
 
 def details_sentence(row: Row) -> str:
     """Extra columns of the row (anything beyond the five required ones)."""
-    extras = [
-        f"{name}: {value}"
-        for name, value in row.cells.items()
-        if name.strip().lower() not in _CORE_COLUMNS and value.strip()
-    ]
-    return f"Row details: {'; '.join(extras)}." if extras else ""
+    return _details(tuple(row.cells.items()))
 
 
 def _join(*sentences: str) -> str:
@@ -111,10 +105,10 @@ def dispatch_prompt(plan: Plan, row: Row, paths: PromptPaths | None = None) -> s
     paths = paths or display_paths(plan)
     return wrap(_join(
         reference_sentence(paths),
-        task_sentence(row),
+        task_sentence(row.title),
         details_sentence(row),
         rules_sentence(plan),
-        destination_sentence(paths, row),
+        destination_sentence(paths, row.filename),
     ))
 
 
@@ -180,23 +174,79 @@ class RowRequest:
         return f"{self.system}\n\n{self.shared}\n\n{self.row}\n"
 
 
+@dataclass(frozen=True)
+class PromptFields:
+    """Everything a row's request is made of, as plain fields (no Plan, no Row).
+
+    PREPARE builds these from ``raw.json`` alone; :func:`fields_for` builds
+    them from a parsed plan. The same sentence functions turn them into text,
+    so the request sent and the prompt ``orchestrate prompt`` prints cannot drift.
+    """
+
+    reference_path: str  # as the plan writes it
+    output_dir: str  # as the plan writes it
+    content_rules: tuple[str, ...]
+    title: str
+    filename: str
+    cells: tuple[tuple[str, str], ...] = ()  # every cell of the row, header and value
+
+    @property
+    def paths(self) -> PromptPaths:
+        return PromptPaths(self.reference_path, self.output_dir)
+
+
+def fields_for(plan: Plan, row: Row) -> PromptFields:
+    ref, out = plan.format_reference, plan.output_directory
+    return PromptFields(
+        ref.text if ref else "",
+        out.text if out else "",
+        tuple(rule.text for rule in plan.content_rules),
+        row.title,
+        row.filename,
+        tuple(row.cells.items()),
+    )
+
+
+def _rules(rules: tuple[str, ...]) -> str:
+    cleaned = [rule.rstrip(".;") for rule in rules]
+    return f"Follow these content rules: {'; '.join(cleaned)}." if cleaned else ""
+
+
+def _details(cells: tuple[tuple[str, str], ...]) -> str:
+    extras = [
+        f"{name}: {value}" for name, value in cells if name.strip().lower() not in _CORE_COLUMNS and value.strip()
+    ]
+    return f"Row details: {'; '.join(extras)}." if extras else ""
+
+
 def shared_prefix(plan: Plan, reference_text: str, paths: PromptPaths | None = None) -> str:
     """Reference sentence and text, then the content rules: the same for every row."""
-    paths = paths or plan_paths(plan)
+    rules = tuple(rule.text for rule in plan.content_rules)
+    return _shared(paths or plan_paths(plan), rules, reference_text)
+
+
+def _shared(paths: PromptPaths, rules: tuple[str, ...], reference_text: str) -> str:
     return (
         f"{reference_sentence(paths)}\n\n"
         f'<format_reference path="{paths.reference}">\n{reference_text.rstrip()}\n</format_reference>\n\n'
-        f"{rules_sentence(plan)}"
+        f"{_rules(rules)}"
     )
 
 
 def build_request(plan: Plan, row: Row, reference_text: str) -> RowRequest:
     """The request for ``row``: the same sentences as :func:`dispatch_prompt`."""
-    paths = plan_paths(plan)
+    return request_for(fields_for(plan, row), reference_text)
+
+
+def request_for(fields: PromptFields, reference_text: str) -> RowRequest:
+    """The request made of ``fields``: what PREPARE writes to ``prompt.md``."""
+    paths = fields.paths
     row_part = "\n".join(
-        s for s in (task_sentence(row), details_sentence(row), destination_sentence(paths, row)) if s
+        s
+        for s in (task_sentence(fields.title), _details(fields.cells), destination_sentence(paths, fields.filename))
+        if s
     )
-    return RowRequest(SYSTEM_INSTRUCTIONS, shared_prefix(plan, reference_text, paths), row_part, row.title)
+    return RowRequest(SYSTEM_INSTRUCTIONS, _shared(paths, fields.content_rules, reference_text), row_part, fields.title)
 
 
 def repair_message(failures: list[str]) -> str:

@@ -1,54 +1,36 @@
 """PREPARE: build each item's ``prompt.md`` from its ``raw.json`` alone.
 
 It uses the same prompt builder as ``orchestrate prompt``
-(:func:`orchestrator.prompts.build_request`), so what is sent is what the
+(:func:`orchestrator.prompts.request_for`, from plain fields), so what is sent is what the
 command prints.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from orchestrator.pipeline.context import Context, StageResult
 from orchestrator.pipeline.store.batch import now_iso
 from orchestrator.pipeline.store.checkpoints import PROMPT, PROMPT_META, sha256_text
-from orchestrator.plan.model import Plan, Row, Section, TextLine
-from orchestrator.prompts import RowRequest, build_request
+from orchestrator.prompts import PromptFields, RowRequest, request_for
 
 
-def plan_from_raw(raw: dict[str, Any], plan_path: Path) -> tuple[Plan, Row]:
-    """A minimal plan and row rebuilt from ``raw.json``, enough for the prompt builder."""
+def fields_from_raw(raw: dict[str, Any]) -> PromptFields:
+    """The prompt builder's fields, straight from ``raw.json`` (no plan is parsed or rebuilt)."""
     inputs = raw["inputs"]
-    context, cells = inputs["plan"], inputs["row"]
-
-    def section(key: str, texts: list[str]) -> Section:
-        return Section(key, key.title(), 0, 0, tuple(TextLine(t, 0) for t in texts))
-
-    sections = {
-        "format reference": section("format reference", [context["format_reference"]]),
-        "output directory": section("output directory", [context["output_directory"]]),
-        "content rules": section("content rules", list(context["content_rules"])),
-        "validation checklist": section("validation checklist", list(context["checklist"])),
-    }
-    plan = Plan(plan_path, "", None, sections, ())
-    row = Row(
-        int(inputs["phase"]),
-        str(cells["id"]),
-        str(cells["title"]),
-        str(cells["filename"]),
-        str(cells["model"]),
-        "pending",
-        "pending",
-        0,
-        dict(cells["cells"]),
+    context, row = inputs["plan"], inputs["row"]
+    return PromptFields(
+        reference_path=str(context["format_reference"]),
+        output_dir=str(context["output_directory"]),
+        content_rules=tuple(str(rule) for rule in context["content_rules"]),
+        title=str(row["title"]),
+        filename=str(row["filename"]),
+        cells=tuple((str(k), str(v)) for k, v in dict(row["cells"]).items()),
     )
-    return plan, row
 
 
-def request_from_raw(raw: dict[str, Any], plan_path: Path) -> RowRequest:
-    plan, row = plan_from_raw(raw, plan_path)
-    return build_request(plan, row, str(raw["inputs"]["reference"]["text"]))
+def request_from_raw(raw: dict[str, Any]) -> RowRequest:
+    return request_for(fields_from_raw(raw), str(raw["inputs"]["reference"]["text"]))
 
 
 def prepare(ctx: Context) -> StageResult:
@@ -64,7 +46,7 @@ def prepare(ctx: Context) -> StageResult:
             continue
         if not ctx.room(len(result.done)):
             break
-        request = request_from_raw(state.raw, ctx.batch.plan_path)
+        request = request_from_raw(state.raw)
         text = request.as_text()
         ctx.store.put(files, PROMPT, text)
         ctx.store.put(
