@@ -109,3 +109,17 @@ def test_a_killed_run_and_its_rerun_make_one_submission(
     assert rerun.code == 0, rerun.out + rerun.err
     assert set(demo.statuses().values()) == {"complete"}
     assert sim.batch_counts() == {"batches_created": 1, "batch_requests_created": 5}
+
+
+def test_the_summary_prices_the_batch_at_the_discount(
+    demo: Demo, start_sim: Start, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use(start_sim(), monkeypatch)
+    result = orchestrate("run", str(demo.plan), *NEW, "--yes", "--json")
+    assert result.code == 0, result.err
+    summary = result.json()
+    haiku = load_model_table().resolve("haiku")
+    discounted = sum(batch_cost(haiku, Usage.from_dict(line["usage"])) for line in demo.ledger())
+    full = sum(haiku.cost(Usage.from_dict(line["usage"])) for line in demo.ledger())
+    assert summary["cost_usd"] == pytest.approx(discounted, rel=1e-4, abs=1e-6)
+    assert discounted == pytest.approx(full / 2, rel=1e-6)  # no cache writes here: exactly half
