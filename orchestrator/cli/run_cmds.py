@@ -72,6 +72,8 @@ def _spending(func: F) -> F:
                      help="anthropic-batch: requests per batch (default 100,000)."),
         click.option("--batch-max-bytes", type=click.IntRange(min=1),
                      help="anthropic-batch: bytes per batch (default 256,000,000)."),
+        click.option("--keep-sessions", is_flag=True,
+                     help="claude-code: keep each agent's session (for claude --resume) instead of deleting it."),
     ]
     for decorator in reversed(decorators):
         func = decorator(func)

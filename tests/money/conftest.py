@@ -14,12 +14,13 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "pipeline"))
+for _kit in ("pipeline", "dispatch"):  # pipekit (the demo tree, the CLI in-process) and dispatch_fakes
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / _kit))
 
-from pipekit import FAST_SIM, Demo, make_demo
+from pipekit import FAST_SIM, Demo, make_demo  # noqa: E402
 
-from orchestrator.sim.config import SimConfig, parse_pairs
-from orchestrator.sim.server import SimServer
+from orchestrator.sim.config import SimConfig, parse_pairs  # noqa: E402
+from orchestrator.sim.server import SimServer  # noqa: E402
 
 
 def _server(extra: str) -> SimServer:

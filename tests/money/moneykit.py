@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "pipeline"))
+for _kit in ("pipeline", "dispatch"):  # pipekit (the demo tree, the CLI in-process), dispatch_fakes
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / _kit))
 
 
 def use_api(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
