@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -123,3 +124,23 @@ def test_the_summary_prices_the_batch_at_the_discount(
     full = sum(haiku.cost(Usage.from_dict(line["usage"])) for line in demo.ledger())
     assert summary["cost_usd"] == pytest.approx(discounted, rel=1e-4, abs=1e-6)
     assert discounted == pytest.approx(full / 2, rel=1e-6)  # no cache writes here: exactly half
+
+
+def test_ctrl_c_while_waiting_leaves_the_batch_running_and_a_rerun_collects(
+    demo: Demo, start_sim: Start, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sim = use(start_sim(batch_delay_ms=4000), monkeypatch)
+    proc = subprocess.Popen([sys.executable, "-m", "orchestrator", "run", str(demo.plan), *NEW, "--yes"],
+                            env=dict(os.environ), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    submitted = demo.batch_dir / "batches" / "sub-0001" / "submitted.json"
+    deadline = time.monotonic() + 60
+    while not submitted.exists():
+        assert proc.poll() is None and time.monotonic() < deadline, "the run ended before it submitted"
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, (out + err).decode()[-3000:]
+    assert sim.batch_counts()["batches_created"] == 1 and set(demo.statuses().values()) == {"pending", "complete"}
+    rerun = orchestrate("run", str(demo.plan), *NEW, "--yes")
+    assert rerun.code == 0, rerun.out + rerun.err
+    assert set(demo.statuses().values()) == {"complete"} and sim.batch_counts()["batches_created"] == 1
