@@ -26,6 +26,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from orchestrator.batches.pricing import batch_cost
 from orchestrator.errors import ConnectionFailed, ProviderError
 from orchestrator.models import ModelInfo, ModelTable, Usage
 from orchestrator.pipeline.stages.selection import WorkItem
@@ -71,7 +72,11 @@ class ModelEstimate:
 
     @property
     def cost(self) -> float:
-        return self.info.cost(self.usage, batch=self.batch)
+        return self.price(self.usage, batch=self.batch)
+
+    def price(self, usage: Usage, *, batch: bool) -> float:
+        """``usage`` online (5-minute cache) or as Message Batches (1-hour cache, the discount)."""
+        return batch_cost(self.info, usage) if batch else self.info.cost(usage)
 
     def part(self, kind: str) -> float:
         u = self.usage
@@ -81,7 +86,7 @@ class ModelEstimate:
             "cache_read": Usage(cache_read_input_tokens=u.cache_read_input_tokens),
             "output": Usage(output_tokens=u.output_tokens),
         }
-        return self.info.cost(parts[kind], batch=self.batch)
+        return self.price(parts[kind], batch=self.batch)
 
 
 @dataclass

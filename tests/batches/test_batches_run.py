@@ -111,3 +111,17 @@ def test_custom_ids_match_the_pattern_are_unique_and_stable() -> None:
     assert custom_id("item-0002", "abc") != custom_id("item-0002", "abd")
     assert custom_id("item-0002", "abc", 1) != custom_id("item-0002", "abc", 0)
     assert custom_id("item-0002", "abc").startswith("item-0002_")
+
+
+def test_the_estimate_prices_a_batch_with_one_hour_cache_writes_and_shows_the_other_way() -> None:
+    from orchestrator.pipeline.estimate import ModelEstimate
+
+    model = haiku()
+    usage = Usage(input_tokens=10_000, output_tokens=5_000, cache_creation_input_tokens=2_000,
+                  cache_read_input_tokens=50_000)
+    batch = ModelEstimate(model, 5, usage, batch=True)
+    online = ModelEstimate(model, 5, usage)
+    assert batch.cost == pytest.approx(batch_cost(model, usage))
+    assert online.cost == pytest.approx(model.cost(usage))
+    assert batch.part("cache_write") == pytest.approx(2_000 * model.cache_write_1h / 1e6 * 0.5)
+    assert batch.price(usage, batch=False) == pytest.approx(online.cost)

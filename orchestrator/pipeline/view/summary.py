@@ -70,7 +70,8 @@ def estimate_text(est: Estimate, *, simulated: bool = False) -> str:
         if m.cached:
             rows.append(
                 f"Cache writes: {usd(m.part('cache_write'))} "
-                f"({u.cache_creation_input_tokens:,} @ {per_mtok(info.cache_write)})"
+                f"({u.cache_creation_input_tokens:,} @ "
+                f"{per_mtok(info.cache_write_1h if m.batch else info.cache_write)})"
             )
             rows.append(
                 f"Cache reads: {usd(m.part('cache_read'))} "
@@ -89,7 +90,7 @@ def estimate_text(est: Estimate, *, simulated: bool = False) -> str:
         parts += [f"│   {line}" for line in tree(rows)]
     parts.append(f"Total: {usd(est.cost)}")
     lines += _tree_nested(parts)
-    other = sum(m.info.cost(m.usage, batch=not m.batch) for m in est.models)  # the other way to send it
+    other = sum(m.price(m.usage, batch=not m.batch) for m in est.models)  # the other way to send it
     if any(m.batch for m in est.models):
         lines.append(f"Online instead (--provider anthropic): {usd(other)}")
     elif est.models:
