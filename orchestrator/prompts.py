@@ -11,6 +11,7 @@ last. Both call the same sentence functions, so they cannot drift apart.
 
 from __future__ import annotations
 
+import functools
 import os
 import textwrap
 from dataclasses import dataclass, field
@@ -225,7 +226,13 @@ def shared_prefix(plan: Plan, reference_text: str, paths: PromptPaths | None = N
     return _shared(paths or plan_paths(plan), rules, reference_text)
 
 
+@functools.lru_cache(maxsize=8)
 def _shared(paths: PromptPaths, rules: tuple[str, ...], reference_text: str) -> str:
+    """The shared prefix (cached: every row of a phase shares one string, not 10,000 copies of it)."""
+    return _shared_text(paths, rules, reference_text)
+
+
+def _shared_text(paths: PromptPaths, rules: tuple[str, ...], reference_text: str) -> str:
     return (
         f"{reference_sentence(paths)}\n\n"
         f'<format_reference path="{paths.reference}">\n{reference_text.rstrip()}\n</format_reference>\n\n'

@@ -86,7 +86,7 @@ class BatchHooks:
 
     def on_finished(self, job: Job, outcome: JobOutcome) -> None:
         item = self.items[job.key]
-        received = self.received.get(job.key)
+        received = self.received.pop(job.key, None)  # done with: a 10,000-row run keeps no finished response
         summary = {
             "ok": outcome.ok,
             "calls": outcome.calls,

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -222,6 +223,23 @@ def _get(data: dict[str, Any], *keys: str) -> Any:
     return value
 
 
+def _shared_strings(state: ItemState) -> ItemState:
+    """Intern the texts every item of a batch repeats (reference, system prompt, shared prefix).
+
+    Decoded from JSON, each item would hold its own copy: at 10,000 rows that
+    is most of a run's memory. Interned, every item points at one string.
+    """
+    raw, meta = state.raw, state.prompt_meta
+    reference = (raw or {}).get("inputs", {}).get("reference")
+    if isinstance(reference, dict) and isinstance(reference.get("text"), str):
+        reference["text"] = sys.intern(reference["text"])
+    if meta is not None:
+        for name in ("system", "shared"):
+            if isinstance(meta.get(name), str):
+                meta[name] = sys.intern(meta[name])
+    return state
+
+
 def _empty_state(files: ItemFiles) -> ItemState:
     return ItemState(files, None, None, None, None, None, None)
 
@@ -273,7 +291,7 @@ class ItemStore:
         state = self._cache.get(key)
         if state is None:
             fresh = self._on_disk is not None and files.id not in self._on_disk
-            state = self._cache[key] = _empty_state(files) if fresh else files.load()  # a new item has no files yet
+            state = self._cache[key] = _empty_state(files) if fresh else _shared_strings(files.load())
         return state
 
     def put(self, files: ItemFiles, name: str, value: dict[str, Any] | str | None) -> ItemState:
