@@ -18,7 +18,9 @@ online dispatcher itself (its retries, rate limits and ledger).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+import hashlib
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from orchestrator.batches.adapter import SyncHooks
@@ -42,9 +44,30 @@ class _Collecting(SyncHooks):
         await super().on_finished(job, outcome)
 
 
-def batch_jobs(jobs: Sequence[Job], request_keys: dict[str, str] | None = None) -> list[BatchJob]:
-    """Each job with the key of its request: ``request_keys[key]``, else the job's own ``request_key``."""
-    return [BatchJob.from_job(job, (request_keys or {}).get(job.key)) for job in jobs]
+def batch_jobs(
+    jobs: Sequence[Job], request_keys: dict[str, str] | None = None, rules: str | None = None
+) -> list[BatchJob]:
+    """Each job with the key of its request: ``request_keys[key]``, else the job's own ``request_key``.
+
+    ``rules`` (see :func:`rules_digest`) joins each row's attempt-budget fingerprint, so
+    editing a rule that is not in the prompt (a Validation Checklist line) also gives the row a new budget.
+    """
+    out = []
+    for job in jobs:
+        batch_job = BatchJob.from_job(job, (request_keys or {}).get(job.key))
+        if rules is not None:
+            batch_job = replace(batch_job, fingerprint=sha256_hex(f"{batch_job.request_hash}\0{rules}"))
+        out.append(batch_job)
+    return out
+
+
+def rules_digest(lines: Iterable[str]) -> str:
+    """A fingerprint of the rules outputs are judged by (the Content Rules and Validation Checklist lines)."""
+    return sha256_hex("\n".join(lines))
+
+
+def sha256_hex(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 async def dispatch_batches(
@@ -59,9 +82,10 @@ async def dispatch_batches(
     stop: asyncio.Event | None = None,
     request_keys: dict[str, str] | None = None,
     on_progress: Callable[[BatchProgress], None] | None = None,
+    rules: str | None = None,
 ) -> DispatchReport:
     """Run ``jobs`` through Message Batches; see the module docstring."""
-    todo = batch_jobs(jobs, request_keys)
+    todo = batch_jobs(jobs, request_keys, rules)
     collecting = _Collecting(hooks, on_progress)
     batch_settings = BatchRunSettings(**{**vars(batch), "repair_attempts": settings.repair_attempts,
                                          "max_cost": settings.max_cost})

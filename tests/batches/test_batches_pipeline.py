@@ -144,3 +144,28 @@ def test_ctrl_c_while_waiting_leaves_the_batch_running_and_a_rerun_collects(
     rerun = orchestrate("run", str(demo.plan), *NEW, "--yes")
     assert rerun.code == 0, rerun.out + rerun.err
     assert set(demo.statuses().values()) == {"complete"} and sim.batch_counts()["batches_created"] == 1
+
+
+def test_a_row_that_keeps_failing_stops_after_its_budget_until_the_rules_change(
+    demo: Demo, start_sim: Start, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sim = use(start_sim(pnever_valid=1.0), monkeypatch)  # no draft ever validates
+    budget = (*NEW, "--yes", "--repair-attempts", "0", "--max-attempts", "2")
+    orchestrate("run", str(demo.plan), *budget)
+    assert sim.batch_counts()["batch_requests_created"] == 5
+    second = orchestrate("run", str(demo.plan), *budget)  # the second failure spends the budget
+    assert second.code == 1 and sim.batch_counts()["batch_requests_created"] == 10
+    assert "needs attention" in demo.plan.read_text()
+    third = orchestrate("run", str(demo.plan), *budget)
+    assert third.code == 1 and sim.batch_counts()["batch_requests_created"] == 10  # not dispatched again
+    retried = orchestrate("run", str(demo.plan), *budget, "--retry-exhausted")
+    assert retried.code == 1 and sim.batch_counts()["batch_requests_created"] == 15
+    orchestrate("run", str(demo.plan), *budget)
+    assert sim.batch_counts()["batch_requests_created"] == 20  # the budget was given back once
+    orchestrate("run", str(demo.plan), *budget)
+    assert sim.batch_counts()["batch_requests_created"] == 20
+    text = demo.plan.read_text()  # the user changes a rule that is not in the prompt
+    demo.plan.write_text(text.replace("2. category is one of the four values listed in Content Rules",
+                                      "2. category is one of the four values listed in the Content Rules"))
+    orchestrate("run", str(demo.plan), *budget)
+    assert sim.batch_counts()["batch_requests_created"] == 25

@@ -19,7 +19,7 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from orchestrator.batches.dispatch import dispatch_batches
+from orchestrator.batches.dispatch import dispatch_batches, rules_digest
 from orchestrator.batches.jobs import BatchProgress, BatchRunSettings
 from orchestrator.dispatch.engine import dispatch
 from orchestrator.dispatch.jobs import DispatchReport, DispatchSettings, JobOutcome
@@ -114,6 +114,7 @@ async def process(
             report = await dispatch_batches(
                 jobs, provider, hooks, settings, batch_dir=ctx.batch.dir, batch=batch or BatchRunSettings(),
                 ledger=ledger, stop=stop, on_progress=on_batch_progress,
+                rules=rules_digest(f"{r.section}: {r.item.text}" for r in judge.compiled.explain()),
             )
         else:
             report = await dispatch(jobs, provider, hooks, settings, ledger=ledger, stop=stop, abandon=abandon)
