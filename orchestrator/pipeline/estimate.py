@@ -236,6 +236,10 @@ def _model_estimate(
     prefix = round(local_prefix_tokens(items[0]) * ratio)
     output = round(output_each * len(items))
     est = ModelEstimate(info, len(items), prefix_tokens=prefix, batch=bool(provider and provider.batch_pricing))
+    if provider is not None and provider.runs_agents:
+        est.usage = _agent_usage(items, ratio, round(output_each))
+        est.cached = True
+        return est
     if prefix >= CACHE_MIN_TOKENS and len(items) > 1:
         writes = min(max(1, workers), len(items))
         reads = len(items) - writes
@@ -249,3 +253,18 @@ def _model_estimate(
     else:
         est.usage = Usage(input_tokens=total_in, output_tokens=output)
     return est
+
+
+def _agent_usage(items: list[WorkItem], ratio: float, output_each: int) -> Usage:
+    """What agents bill for ``items``: their own system prompt and tools, a Read of the reference, a Write.
+
+    The per-row figure was measured against the simulator (docs/providers.md);
+    the first row also writes the agent's fixed prefix to the cache.
+    """
+    from orchestrator.providers.claude_code.overhead import FIXED_PREFIX_TOKENS, agent_row_usage
+
+    reference = round(local_tokens(items[0].request.shared) * ratio)
+    total = Usage(cache_creation_input_tokens=FIXED_PREFIX_TOKENS)
+    for item in items:
+        total += agent_row_usage(reference, output_each, round(local_tokens(item.request.row) * ratio))
+    return total
