@@ -19,6 +19,7 @@ from datetime import timedelta
 
 from orchestrator.batches.api import BatchAPI, BatchInfo
 from orchestrator.batches.journal import Submission
+from orchestrator.errors import ProviderError
 
 
 @dataclass
@@ -57,7 +58,12 @@ async def recover(api: BatchAPI, orphans: list[Submission], claimed: set[str], w
 
 async def _verified(api: BatchAPI, ended: list[BatchInfo], ids: set[str]) -> BatchInfo | None:
     for batch in ended:
-        found = {line.custom_id async for line in api.batch_results(batch.id)}
+        try:
+            found = {line.custom_id async for line in api.batch_results(batch.id)}
+        except ProviderError as exc:
+            if exc.status == 404:  # its results are gone (deleted, or older than 29 days): not ours to adopt
+                continue
+            raise
         if found == ids:
             return batch
     return None

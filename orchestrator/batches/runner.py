@@ -130,7 +130,13 @@ class _BatchRun:
     async def resolve_orphans(self, subs: list[Submission]) -> None:
         orphans = [s for s in subs if s.state == "intent"]
         claimed = {s.batch_id for s in subs if s.batch_id}
-        found = await recover(self.api, orphans, claimed, self.settings.recover_window_s)
+        try:
+            found = await recover(self.api, orphans, claimed, self.settings.recover_window_s)
+        except ProviderError as exc:  # cannot look: hold their rows back (never submit them blind)
+            if isinstance(exc, FatalProviderError | ConnectionFailed):
+                self.report.fatal = exc
+            self.report.unresolved.extend(s.local for s in orphans)
+            return
         for sub, info in found.adopted:
             await asyncio.to_thread(self.journal.write_submitted, sub, info)
             self.report.recovered.append(info.id)

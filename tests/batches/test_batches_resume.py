@@ -25,7 +25,7 @@ from simkit import params
 from orchestrator.batches import run_batches
 from orchestrator.batches.crash import CRASH_VARIABLE
 from orchestrator.dispatch.ledger import Ledger
-from orchestrator.errors import ProviderTimeout, RateLimited
+from orchestrator.errors import CheckpointError, Overloaded, ProviderTimeout, RateLimited
 from orchestrator.sim.server import SimServer
 
 Start = Callable[..., SimServer]
@@ -168,3 +168,36 @@ def test_two_candidate_batches_wait_until_their_results_tell_them_apart(start_si
     report, _, _ = run(jobs, sim.url, tmp_path)
     assert len(report.recovered) == 1 and report.recovered[0] != foreign.id
     assert len(report.completed) == len(jobs) and sim.batch_counts()["batches_created"] == 2
+
+
+class CannotList(Capturing):
+    """The API answers everything but the list of batches (an outage of that endpoint)."""
+
+    def recent_batches(self, since: Any) -> Any:
+        raise Overloaded("529 overloaded_error: Overloaded", status=529)
+
+
+def test_an_orphan_that_cannot_be_looked_up_holds_its_rows_back(start_sim: Start, tmp_path: Path) -> None:
+    sim = start_sim(batch_delay_ms=1500)
+    killed_at("after_post", sim, tmp_path)
+    jobs = make_jobs()
+
+    async def go() -> Any:
+        api = CannotList(api_key="sk-test", base_url=sim.url)
+        try:
+            return await run_batches(jobs, api, Hooks(), tmp_path, FAST, ledger=Ledger(tmp_path / "ledger.jsonl"))
+        finally:
+            await api.aclose()
+
+    report = asyncio.run(go())
+    assert report.unresolved == ["sub-0001"] and not report.submitted
+    assert report.processing == [j.key for j in jobs] and sim.batch_counts()["batches_created"] == 1
+
+
+def test_a_damaged_journal_is_refused_with_the_file_and_a_hint(sim: SimServer, tmp_path: Path) -> None:
+    run(make_jobs(["Quorum"]), sim.url, tmp_path)
+    intent = tmp_path / "batches" / "sub-0001" / "intent.json"
+    intent.write_text("{not json")
+    with pytest.raises(CheckpointError) as err:
+        run(make_jobs(["Quorum"]), sim.url, tmp_path)
+    assert err.value.path == intent and err.value.hint and "batches list" in err.value.hint
