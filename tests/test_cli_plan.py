@@ -86,7 +86,7 @@ def test_status_json_on_the_example() -> None:
     assert data["phases"][1]["counts"] == {"pending": 3}
     row = data["phases"][0]["rows"][1]
     assert row == {"id": "2", "title": "Quorum", "filename": "quorum.md", "model": "haiku",
-                   "status": "pending", "line": 30}
+                   "status": "pending", "line": 30, "simulated": False}  # issue 10: simulated rows are marked
 
 
 def test_status_lowercases_statuses(tmp_path: Path) -> None:

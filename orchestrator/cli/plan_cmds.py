@@ -6,6 +6,7 @@ They import neither the SDK nor the async machinery, so they start fast.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from importlib import resources
 from pathlib import Path
@@ -142,24 +143,29 @@ def status_cmd(plan: Path, phase: int | None, as_json: bool) -> None:
     if phase is not None:
         require_phase(parsed, phase)
     phases = [p for p in parsed.phases if phase is None or p.number == phase]
+    simulated = _simulated_rows(parsed)
     if as_json:
         payload = {"plan": str(plan), "phases": [
-            {"phase": p.number, "counts": p.counts(), "rows": [_row_dict(r) for r in p.rows]} for p in phases]}
+            {"phase": p.number, "counts": p.counts(), "simulated": sum(1 for r in p.rows if r.line in simulated),
+             "rows": [{**_row_dict(r), "simulated": r.line in simulated} for r in p.rows]} for p in phases]}
         click.echo(json.dumps(payload, indent=2))
         return
     if sys.stdout.isatty():
-        _print_rich(phases)
+        _print_rich(phases, simulated)
         return
     for p in phases:
         counts = ", ".join(f"{s}: {n}" for s, n in sorted(p.counts().items()))
-        click.echo(f"Phase {p.number}  ({counts})")
+        sims = sum(1 for r in p.rows if r.line in simulated)
+        click.echo(f"Phase {p.number}  ({counts})" + (f"  {sims} SIMULATED (--provider sim: not real output)"
+                                                      if sims else ""))
         # Columns as wide as their longest value, so a long filename cannot shift the titles.
         w_id, w_status, w_model, w_file = (max([4, *(len(v) for v in values)]) for values in (
             [r.id for r in p.rows], [r.status for r in p.rows], [r.model for r in p.rows],
             [r.filename for r in p.rows]))
         for r in p.rows:
+            mark = "  SIMULATED" if r.line in simulated else ""
             click.echo(f"  {r.id:>{w_id}}  {r.status:<{w_status}}  {r.model:<{w_model}}  "
-                       f"{r.filename:<{w_file}}  {r.title}".rstrip())
+                       f"{r.filename:<{w_file}}  {r.title}{mark}".rstrip())
 
 
 def _row_dict(row: Row) -> dict[str, object]:
@@ -167,7 +173,17 @@ def _row_dict(row: Row) -> dict[str, object]:
             "status": row.status, "line": row.line}
 
 
-def _print_rich(phases: list[Phase]) -> None:
+def _simulated_rows(plan: Plan) -> set[int]:
+    """Plan lines of the complete rows whose output the simulator wrote (their tracking entry says so)."""
+    from orchestrator.recorder.simulated import simulated_outputs
+
+    outputs = simulated_outputs(plan.tracking_file_path())
+    if not outputs or plan.output_dir_path() is None:
+        return set()
+    return {r.line for r in plan.rows() if r.status == "complete" and os.path.realpath(plan.output_path(r)) in outputs}
+
+
+def _print_rich(phases: list[Phase], simulated: set[int]) -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -179,7 +195,8 @@ def _print_rich(phases: list[Phase]) -> None:
             table.add_column(column)
         for r in p.rows:
             style = "green" if r.status == "complete" else "yellow" if r.status == "pending" else "dim"
-            table.add_row(r.id, f"[{style}]{r.status}[/]", r.model, r.filename, r.title)
+            mark = " [bold yellow](simulated)[/]" if r.line in simulated else ""
+            table.add_row(r.id, f"[{style}]{r.status}[/]{mark}", r.model, r.filename, r.title)
         console.print(table)
 
 

@@ -1,6 +1,6 @@
 """Register completed outputs in the plan's tracking file (pure text in, text out).
 
-The tracking file is the seed's "register each output in <tracking-file>"
+The tracking file is the *AI Batch Generation Pipeline Template*'s "register each output in <tracking-file>"
 (:meth:`Plan.tracking_file_path`). Its format follows its name: ``.md``,
 ``.markdown`` and ``.txt`` are edited as markdown (see
 :mod:`orchestrator.recorder.tracking_md`), anything else as YAML (see
@@ -42,6 +42,8 @@ class TrackingEntry:
     validated_at: datetime
     tokens: int | None = None
     cost_usd: float | None = None
+    #: where the output's response came from; written only when known (``sim``: a simulated output)
+    provider: str | None = None
 
     @classmethod
     def for_output(
@@ -85,6 +87,7 @@ class TrackingEntry:
             "validated_at": format_time(self.validated_at),
             "tokens": self.tokens,
             "cost_usd": None if self.cost_usd is None else round(self.cost_usd, 6),
+            **({"provider": self.provider} if self.provider else {}),
         }
 
 

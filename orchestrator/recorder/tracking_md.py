@@ -204,4 +204,6 @@ def _item_text(record: Record) -> str:
         details.append(f"{record['tokens']} tokens")
     if record.get("cost_usd") is not None:
         details.append(f"${record['cost_usd']}")
+    if record.get("provider") == "sim":  # read back by orchestrator.recorder.simulated
+        details.append("SIMULATED (--provider sim)")
     return f"`{record['path']}` — {record['title']} ({', '.join(details)})"

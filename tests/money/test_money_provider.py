@@ -102,3 +102,24 @@ def test_simulated_outputs_are_marked_wherever_they_are_shown(demo: Demo, sim: C
     text = orchestrate("run", "--batch-id", BATCH, *SIM, "--yes").out
     assert "Actual cost: $0.0000 (SIMULATED: the simulator's tokens at real prices; nothing was billed)" in text
     assert "Cost: $0.0000 (simulated)" in text
+
+
+def test_status_and_the_tracking_file_mark_simulated_outputs(
+    demo: Demo, sim: Callable[..., SimServer], api: Callable[..., SimServer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sim()
+    assert orchestrate("run", str(demo.plan), "--phase", "1", *SIM, "--yes", "--limit", "2").code == 0
+    tracking = (demo.outputs / "tracking.yaml").read_text(encoding="utf-8")
+    assert tracking.count("provider: sim") == 2
+    status = orchestrate("status", str(demo.plan), "--phase", "1")
+    assert "2 SIMULATED (--provider sim: not real output)" in status.out
+    marked = [line for line in status.out.splitlines() if line.endswith("SIMULATED")]
+    assert [line.split()[0] for line in marked] == ["2", "3"], "row 1 was written by hand, not simulated"
+    rows = json.loads(orchestrate("status", str(demo.plan), "--json").out)["phases"][0]["rows"]
+    assert [r["id"] for r in rows if r["simulated"]] == ["2", "3"]
+    # real outputs carry their provider too, and are not marked
+    orchestrate("clean", "--batch-id", BATCH, "--clean-stage", "process", "--yes")
+    use_api(monkeypatch, api().url)
+    assert orchestrate("run", str(demo.plan), "--phase", "1", "--yes").code == 0
+    assert "SIMULATED" not in orchestrate("status", str(demo.plan), "--phase", "1").out
+    assert "provider: anthropic" in (demo.outputs / "tracking.yaml").read_text(encoding="utf-8")

@@ -109,6 +109,7 @@ def parse_item(
             validated_at=datetime.now(UTC),
             tokens=usage.total,
             cost_usd=round(cost, 6),
+            provider=str(meta["provider"]) if meta.get("provider") else None,
         )
         write_output(store, out_path, verdict.content, lambda: record_complete(recorder, row, entry))
         outcome.written = out_path

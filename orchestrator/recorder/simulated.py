@@ -1,0 +1,42 @@
+"""Which registered outputs the simulator wrote (read-only, for ``orchestrate status``).
+
+A tracking entry records the provider of its output's response; ``sim``
+marks a rehearsal's output, which must never be taken for real work. YAML
+tracking files carry ``provider: sim``; markdown ones say ``SIMULATED`` in
+the entry's text (see :mod:`orchestrator.recorder.tracking_md`).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import yaml
+
+from orchestrator.recorder.tracking import MARKDOWN_SUFFIXES
+
+#: the words a markdown tracking entry of a simulated output carries
+MARKDOWN_MARK = "SIMULATED (--provider sim)"
+_MD_PATH = re.compile(r"`([^`]+)`")
+
+
+def simulated_outputs(tracking_path: Path) -> set[str]:
+    """Absolute, normalised paths of the outputs whose tracking entry says the simulator wrote them."""
+    try:
+        text = tracking_path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return set()
+    base = tracking_path.parent
+    if tracking_path.suffix.lower() in MARKDOWN_SUFFIXES:
+        found = [m.group(1) for line in text.splitlines() if MARKDOWN_MARK in line and (m := _MD_PATH.search(line))]
+    else:
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError:
+            return set()
+        entries = data.get("outputs") if isinstance(data, dict) else None
+        found = [
+            str(e["path"]) for e in entries or [] if isinstance(e, dict) and e.get("provider") == "sim" and "path" in e
+        ]
+    return {os.path.realpath(base / p) for p in found}
