@@ -1,4 +1,4 @@
-"""The seed's text blocks: COST ESTIMATE, BATCH COMPLETE, COMMAND COMPLETE, and --json.
+"""The /batch-pipeline command's text blocks: COST ESTIMATE, BATCH COMPLETE, COMMAND COMPLETE, and --json.
 
 Counting, as the summary prints it: *successful* items have their row
 ``complete`` in the plan; *failed* items are pending with no usable response
@@ -49,7 +49,10 @@ def _title(text: str) -> list[str]:
 
 
 def estimate_text(est: Estimate, *, simulated: bool = False) -> str:
-    """The seed's COST ESTIMATE block; ``simulated``: the dollars are what the run would cost for real."""
+    """The /batch-pipeline command's COST ESTIMATE block.
+
+    ``simulated``: the dollars are what the run would cost for real.
+    """
     title = f"COST ESTIMATE{' (SIMULATED RUN: nothing is billed)' if simulated else ''}: {est.batch_id}"
     lines = [*_title(title), f"Items: {est.items}"]
     if est.reused:
@@ -308,7 +311,10 @@ class RunSummary:
         return self.provider == "sim"
 
     def standing(self) -> list[tuple[str, int]]:
-        """The seed's counts of the batch's rows (the summary, ``--json`` totals and the report show these)."""
+        """The /batch-pipeline command's counts of the batch's rows.
+
+        The summary, the ``--json`` totals and the report all show these.
+        """
         counts = [
             ("Total items", len(self.rows)),
             ("Successful", self.count("complete")),
@@ -465,7 +471,7 @@ def command_complete(
     dispatched: int | None = None,
     cost_note: str | None = None,
 ) -> str:
-    """The seed's closing block (``✅ COMMAND COMPLETE`` or ``❌ COMMAND FAILED``).
+    """The /batch-pipeline command's closing block (``✅ COMMAND COMPLETE`` or ``❌ COMMAND FAILED``).
 
     ``items`` are the batch's rows, ``ok`` those that count as done for this
     command, ``dispatched`` the rows this command sent to the model (None: a
