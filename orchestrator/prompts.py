@@ -1,8 +1,8 @@
 """The one prompt builder: what a person pastes and what the program sends.
 
-The seed's DISPATCH prompt is four sentences: read the format reference,
+The *AI Batch Generation Pipeline Template*'s DISPATCH prompt is four sentences: read the format reference,
 produce output covering the title, follow the content rules, write the output
-to a path. :func:`dispatch_prompt` prints them in the seed's order for a person
+to a path. :func:`dispatch_prompt` prints them in the template's order for a person
 to paste; :func:`build_request` sends the very same sentences to a model, with
 what every row shares (instructions, the reference's text, the content rules)
 first so that prompt caching pays for it once, and the row's own sentences
@@ -102,7 +102,7 @@ def wrap(text: str, *, width: int = 72, first: str = "", rest: str = "") -> str:
 
 
 def dispatch_prompt(plan: Plan, row: Row, paths: PromptPaths | None = None) -> str:
-    """The seed's resolved DISPATCH prompt for one row, ready to paste."""
+    """The template's resolved DISPATCH prompt for one row, ready to paste."""
     paths = paths or display_paths(plan)
     return wrap(_join(
         reference_sentence(paths),
@@ -114,7 +114,7 @@ def dispatch_prompt(plan: Plan, row: Row, paths: PromptPaths | None = None) -> s
 
 
 def orchestrator_prompt(plan: Plan, phase: int, tracking_file: str, cwd: Path | None = None) -> str:
-    """The seed's orchestrator prompt (ENUMERATE, DISPATCH, VALIDATE, RECORD), resolved."""
+    """The template's orchestrator prompt (ENUMERATE, DISPATCH, VALIDATE, RECORD), resolved."""
     paths = display_paths(plan, cwd)
     here = (cwd or Path.cwd()).resolve()
     try:

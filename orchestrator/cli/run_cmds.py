@@ -31,7 +31,7 @@ Examples:
 
 
 def _common(func: F) -> F:
-    """Options every pipeline command takes (the seed's, plus where the batch lives)."""
+    """Options every pipeline command takes (the /batch-pipeline command's, plus where the batch lives)."""
     decorators = [
         click.argument("plan", required=False, type=click.Path(path_type=Path)),
         click.option("--phase", type=click.IntRange(min=1), help="Phase number (for a new batch)."),

@@ -247,7 +247,7 @@ def _passes_before_recording(report: FileReport) -> bool:
 def _record(compiled: CompiledPlan, plan: Plan, outcomes: list[_Outcome], *, wait: bool = False) -> None:
     """Mark passing rows complete and register their outputs, then re-check what that changed.
 
-    This is the seed's RECORD step: Status reads complete, the output is
+    This is the template's RECORD step: Status reads complete, the output is
     registered in the tracking file. Rows already complete and registered
     are left alone.
     """

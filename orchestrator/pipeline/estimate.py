@@ -15,7 +15,7 @@ rules) is assumed cached only when it reaches :data:`CACHE_MIN_TOKENS` (the
 largest per-model minimum; below a model's minimum nothing is cached, so the
 estimate can only err high). Then the first ``min(workers, items)`` requests
 are counted as cache writes (concurrent first calls all write) and the rest
-as cache reads. Retries and repairs are not included: the seed's note to add
+as cache reads. Retries and repairs are not included: the /batch-pipeline command's note to add
 20-30% says so.
 """
 

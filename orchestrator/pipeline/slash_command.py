@@ -1,6 +1,6 @@
 """``init-claude``: install the ``/batch-pipeline`` slash command for Claude Code.
 
-The command file's body follows the seed's execution directive, but every
+The command file's body follows the /batch-pipeline command's execution directive, but every
 step is an ``orchestrate`` command, so what the agent does and what the CLI
 does are the same thing: the agent checks the batch id and stage, shows the
 estimate and asks before PROCESS (passing ``--yes`` only after the user

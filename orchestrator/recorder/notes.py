@@ -1,6 +1,6 @@
 """The ``## Run Notes`` section: the one part of the plan the tool writes prose into (pure).
 
-The seed's RECORD step ends with "note any issues found". The notes live in
+The template's RECORD step ends with "note any issues found". The notes live in
 a section the tool owns, one line per row still pending and why::
 
     - Phase 1, row 3 (backpressure.md): category 'Consistent' is not one of ...

@@ -1,4 +1,4 @@
-"""The seed's progress block: a bar, the items completed, and live metrics.
+"""The /batch-pipeline command's progress block: a bar, the items completed, and live metrics.
 
 On a terminal it is a rich live display redrawn in place; otherwise (a pipe,
 a log, CI) it prints one plain line per event, each starting with the bar, and
@@ -54,7 +54,7 @@ def duration(seconds: float) -> str:
 
 
 def tree(lines: list[str], indent: str = "") -> list[str]:
-    """``├── a`` ... ``└── z``: the seed's way of listing things."""
+    """``├── a`` ... ``└── z``: the /batch-pipeline command's way of listing things."""
     return [f"{indent}{'└──' if i == len(lines) - 1 else '├──'} {line}" for i, line in enumerate(lines)]
 
 
