@@ -109,6 +109,8 @@ def _swap(temp: Path, target: Path, data: bytes, expected: bytes, current: int) 
     """
     if _read_fd(current) != expected:
         return False
+    if not _same_file(os.stat(target), os.fstat(current)):  # renamed over since the lock: last chance
+        return False
     if not _exchange(temp, target):
         return _replace_after_compare(temp, target, expected)
     if _same_file(os.stat(temp), os.fstat(current)) and temp.read_bytes() == expected:

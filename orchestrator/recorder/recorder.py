@@ -37,7 +37,7 @@ from orchestrator.recorder.lock import PlanLock
 from orchestrator.recorder.reconcile import Reconciled, reconcile
 from orchestrator.recorder.tracking import TrackingEntry, register_entries
 from orchestrator.recorder.updates import PlanUpdate, apply_plan_updates
-from orchestrator.recorder.writes import Written, read_text, rewrite
+from orchestrator.recorder.writes import QUEUED_HINT, Unsettled, Written, read_text, rewrite
 from orchestrator.safeio import TRACKING
 
 log = logging.getLogger(__name__)
@@ -47,6 +47,13 @@ log = logging.getLogger(__name__)
 #: the larger share of the process.
 PAUSE_FACTOR = 4.0
 MAX_PAUSE = 10.0
+#: The hint of a write that failed when the command ends (nothing is queued any more).
+CLOSING_HINT = (
+    "outputs already written are kept: run the same command again once the plan stops changing; "
+    "it records them without a new call"
+)
+#: A plan that looks half saved (rows gone, most of it gone) is believed when read again this much later.
+SETTLED_AFTER_S = 0.05
 #: How long the closing check waits for a plan that is being saved in place (rows not found yet).
 VERIFY_PATIENCE_S = 2.0
 
@@ -163,6 +170,8 @@ class Recorder:
                 if self.strict and exc_type is None:
                     self._require_recorded()
         except OrchestratorError as error:
+            if isinstance(error, RecordError) and error.hint == QUEUED_HINT:
+                error.hint = CLOSING_HINT  # nothing stays queued once the command ends
             if exc_type is None:
                 raise
             log.error("%s", error.render())
@@ -294,9 +303,16 @@ class Recorder:
 
     def _write_plan(self, batch: _Batch) -> None:
         last: list[PlanUpdate] = []
+        doubted: dict[str, float] = {}  # doubtful text -> when first read
 
         def change(text: str | None) -> str:
             update = apply_plan_updates(text or "", self.plan_path, batch.statuses, batch.notes, self._known)
+            if _doubtful(update, text or "", self._known):
+                # maybe an in-place save caught half done: believed only when read again a while later
+                # (an empty plan never: the recorder would write over it)
+                first = doubted.setdefault(text or "", time.monotonic())
+                if not (text or "").strip() or time.monotonic() - first < SETTLED_AFTER_S:
+                    raise Unsettled
             last.append(update)
             return update.text
 
@@ -372,6 +388,11 @@ class Recorder:
     def _count(self, written: Written) -> None:
         self._writes += written.writes
         self._bytes += written.bytes
+
+
+def _doubtful(update: PlanUpdate, text: str, known: str | None) -> bool:
+    """Whether ``text`` may be a save caught half done: rows not where they were, or most of it gone."""
+    return bool(update.skipped) or (known is not None and len(text) < len(known) // 2)
 
 
 @contextmanager

@@ -10,22 +10,39 @@ never applied to stale text.
 
 from __future__ import annotations
 
+import os
 import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
-from orchestrator.errors import InputFileError, RecordError
+from orchestrator.errors import BadInputError, InputFileError, RecordError
 from orchestrator.recorder.atomic import replace_if_unchanged
 from orchestrator.safeio import PLAN, Kind, read_bytes
+
+T = TypeVar("T")
 
 #: How many times one write re-applies its change to a file that keeps changing under it.
 MAX_ATTEMPTS = 40
 #: Longest pause between two attempts. Attempts back off (with jitter) so that a
 #: writer that saves in a tight loop cannot starve the recorder for long.
 MAX_PAUSE_S = 0.1
+QUEUED_HINT = "the changes stay queued; they are written on the next flush"
 _MISSING_HINT = "it was moved or deleted during the run: put it back (or pass its new path) and run again"
+
+
+class Unsettled(Exception):
+    """Raised by a change whose input looks like a save caught half done: read the file again.
+
+    An editor saving in place truncates the file and then writes it, so a
+    read can return nothing, or a beginning. A change that would act on such
+    text (rows it cannot find, most of the file gone) raises this instead;
+    :func:`rewrite` reads again after a pause, and the change accepts the
+    same text once it reads it again a while later (it was no save in
+    progress; see :data:`orchestrator.recorder.recorder.SETTLED_AFTER_S`).
+    """
 
 
 @dataclass(frozen=True)
@@ -40,7 +57,8 @@ def rewrite(path: Path, change: Callable[[str | None], str], *, create: bool = F
     """Replace the text of ``path`` with ``change(text)`` (``text=None``: no file, if ``create``).
 
     ``change`` may run several times, each on newer text; the result of its
-    last run is what was written. ``kind`` bounds the read (see :mod:`orchestrator.safeio`).
+    last run is what was written. It may raise :class:`Unsettled` to have the
+    file read again. ``kind`` bounds the read (see :mod:`orchestrator.safeio`).
     """
     for attempt in range(MAX_ATTEMPTS):
         if attempt:
@@ -48,7 +66,10 @@ def rewrite(path: Path, change: Callable[[str | None], str], *, create: bool = F
         base = read_optional(path, kind)
         if base is None and not create:
             raise RecordError("the file to record into is missing", path=path, hint=_MISSING_HINT)
-        new = change(None if base is None else decode(base, path)).encode("utf-8")
+        try:
+            new = change(None if base is None else decode(base, path)).encode("utf-8")
+        except Unsettled:
+            continue
         if new == base:
             return Written()
         try:
@@ -64,7 +85,7 @@ def rewrite(path: Path, change: Callable[[str | None], str], *, create: bool = F
     raise RecordError(
         f"the file kept changing while recording ({MAX_ATTEMPTS} attempts)",
         path=path,
-        hint="the changes stay queued; they are written on the next flush",
+        hint=QUEUED_HINT,
     )
 
 
@@ -97,3 +118,36 @@ def decode(data: bytes, path: Path) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         raise RecordError("the file is not valid UTF-8", path=path, hint="save it as UTF-8") from None
+
+
+#: How long :func:`load_settled` keeps reading a file that is being saved before it believes a refusal.
+SETTLE_PATIENCE_S = 2.0
+
+
+def load_settled(path: Path, load: Callable[[Path], T], *, patience: float = SETTLE_PATIENCE_S) -> T:
+    """``load(path)``, read again while a refusal may come from a save caught half done.
+
+    A plan saved in place is empty, then partly written, for an instant: a
+    command that reads it then must not report bad input (exit 2) mid-run, or
+    even at its start. When ``load`` raises :class:`~orchestrator.errors.BadInputError`
+    and the file is not as it was read (size, time or inode, 20 ms later),
+    it is read again, for up to ``patience`` seconds; the refusal of a file
+    that stood still is raised (20 ms later).
+    """
+    deadline = time.monotonic() + patience
+    while True:
+        before = _identity(path)
+        try:
+            return load(path)
+        except BadInputError:
+            time.sleep(0.02)  # a save in progress ends within that: then the file is not as it was read
+            if _identity(path) == before or time.monotonic() >= deadline:
+                raise
+
+
+def _identity(path: Path) -> tuple[int, int, int, int] | None:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return (info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)

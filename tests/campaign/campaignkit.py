@@ -422,7 +422,7 @@ CRASH_FAULTS = (
     "latency_ms=60,jitter_ms=40,p429=0.03,p529=0.03,p500=0.03,pdisconnect=0.02,ptruncated=0.05,pbad_enum=0.05"
 )
 #: instrumented instants and how many passes through each a run makes at most (36 rows)
-CRASH_POINTS = {"temp": 250, "staged": 250, "replaced": 250, "plan": 2, "ledger": 40}
+CRASH_POINTS = {"temp": 60, "staged": 60, "replaced": 60, "plan": 2, "ledger": 20}
 
 
 @dataclass
@@ -455,7 +455,7 @@ def crash_round(root: Path, rng: Any, kills: int, *, faults: str = CRASH_FAULTS,
         camp = Campaign(project, server)
         for attempt in range(kills):
             if attempt % 2 == 0:
-                result = camp.run(kill_after=rng.uniform(0.4, 3.0))
+                result = camp.run(kill_after=rng.uniform(0.8, 5.0))
                 tally.kills_random += result.killed
             else:
                 point = rng.choice(sorted(CRASH_POINTS))
