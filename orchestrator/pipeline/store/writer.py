@@ -217,15 +217,18 @@ class Writer:
         temp = temp_path(path)
         fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
         try:
+            crashpoint.reached("temp")  # the crash campaign's instants (no-ops unless set)
             view = memoryview(data)
             while view:
                 view = view[os.write(fd, view) :]
+            crashpoint.reached("staged")
         except BaseException:
             os.close(fd)
             temp.unlink(missing_ok=True)
             raise
         os.close(fd)
         os.replace(temp, path)
+        crashpoint.reached("replaced")
 
     def _commit(self, appends: list[_Append]) -> None:
         by_path: dict[Path, list[_Append]] = {}
