@@ -13,6 +13,7 @@ environment failure: no repair turn could fix it), no new call starts (no new jo
 retry, no repair); calls already in flight finish and are checked (after
 ``stop``, they get ``grace_s`` and are then cancelled). Jobs left without a
 verdict are reported as ``unfinished``; jobs never taken as ``not_started``.
+The ``abandon`` event (a second Ctrl-C) ends the grace period at once.
 
 A connection that cannot be made at all (:class:`ConnectionFailed`) is
 retried ``connection_retries`` times, quickly, and is then fatal.

@@ -5,6 +5,11 @@ a section the tool owns, one line per row still pending and why::
 
     - Phase 1, row 3 (backpressure.md): category 'Consistent' is not one of ...
 
+One note outlives its row's completion: a complete row whose output the
+local simulator wrote keeps a note starting with :data:`SIMULATED_NOTE`
+(a rehearsal must never be mistaken for real work); it goes when the row is
+completed for real or is no longer complete.
+
 The section runs from its heading to the next ``#``/``##`` heading (or the
 end of the file); it is created at the end of the plan the first time there
 is something to note and removed again once nothing is left, so a run that
@@ -22,6 +27,8 @@ from dataclasses import dataclass
 from orchestrator.recorder.text import body, dominant_ending, is_blank, split_lines
 
 HEADING = "Run Notes"
+#: how the note of a complete row whose output is the simulator's starts
+SIMULATED_NOTE = "SIMULATED output (--provider sim)"
 #: (phase, row ``#``) -> (filename, reason)
 Notes = dict[tuple[int, str], tuple[str, str]]
 
@@ -57,7 +64,8 @@ def set_run_notes(
 ) -> str:
     """Merge ``notes`` (a ``None`` reason clears the row's note) into the section.
 
-    Notes of rows in ``complete`` drop out. Returns ``text`` itself when
+    Notes of rows in ``complete`` drop out (except :data:`SIMULATED_NOTE`, which
+    only such rows keep). Returns ``text`` itself when
     nothing changes.
     """
     lines = split_lines(text)
@@ -70,8 +78,9 @@ def set_run_notes(
             merged.pop(key, None)
         else:
             merged[key] = (filename, " ".join(reason.split()))
-    for key in complete:
-        merged.pop(key, None)
+    for key in list(merged):  # complete rows have no note, except a simulated output's, kept while complete
+        if (key in complete) != merged[key][1].startswith(SIMULATED_NOTE):
+            merged.pop(key)
     if merged == current:
         return text
     eol = dominant_ending(lines)

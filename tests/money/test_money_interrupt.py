@@ -7,17 +7,21 @@ simulator; SIGINT is what a terminal sends for Ctrl-C.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
+from dispatch_fakes import RecordingHooks, ScriptedProvider, Step, make_jobs
 from moneykit import ledger_lines
 from pipekit import ITEMS, Demo
 
+from orchestrator.dispatch import DispatchSettings, Ledger, dispatch
 from orchestrator.errors import EXIT_INTERRUPTED
 from orchestrator.sim.server import SimServer
 
@@ -71,3 +75,25 @@ def test_second_ctrl_c_abandons_calls_in_flight_prints_the_summary_and_keeps_res
     statuses = demo.statuses()
     assert sum(1 for item in answered if statuses[str(int(item[-4:]))] == "complete") == len(answered)
     assert len(answered) < len(ITEMS)
+
+
+async def test_abandon_ends_the_grace_period_at_once(tmp_path: Path) -> None:
+    provider = ScriptedProvider(default=Step(delay=5.0))
+    stop, abandon = asyncio.Event(), asyncio.Event()
+    ledger = Ledger(tmp_path / "ledger.jsonl")
+
+    async def press_twice() -> None:
+        await asyncio.sleep(0.1)
+        stop.set()
+        await asyncio.sleep(0.1)
+        abandon.set()
+
+    started = time.monotonic()
+    presses = asyncio.ensure_future(press_twice())
+    report = await dispatch(make_jobs(3), provider, RecordingHooks(), DispatchSettings(workers=2, grace_s=30.0),
+                            ledger=ledger, stop=stop, abandon=abandon)
+    await presses
+    assert time.monotonic() - started < 2.0, "the 30 s grace period was cut short"
+    assert report.stopped == "interrupted" and report.unfinished == ["0000", "0001"]
+    assert report.not_started == ["0002"] and report.outcomes == []
+    assert [line["outcome"] for line in ledger_lines(tmp_path / "ledger.jsonl")] == ["cancelled", "cancelled"]

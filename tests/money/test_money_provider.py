@@ -111,6 +111,9 @@ def test_status_and_the_tracking_file_mark_simulated_outputs(
     assert orchestrate("run", str(demo.plan), "--phase", "1", *SIM, "--yes", "--limit", "2").code == 0
     tracking = (demo.outputs / "tracking.yaml").read_text(encoding="utf-8")
     assert tracking.count("provider: sim") == 2
+    notes = demo.plan.read_text(encoding="utf-8").split("## Run Notes")[1]
+    assert "- Phase 1, row 2 (quorum.md): SIMULATED output (--provider sim): a rehearsal, not real work" in notes
+    assert notes.count("SIMULATED output") == 2
     status = orchestrate("status", str(demo.plan), "--phase", "1")
     assert "2 SIMULATED (--provider sim: not real output)" in status.out
     marked = [line for line in status.out.splitlines() if line.endswith("SIMULATED")]
@@ -119,7 +122,9 @@ def test_status_and_the_tracking_file_mark_simulated_outputs(
     assert [r["id"] for r in rows if r["simulated"]] == ["2", "3"]
     # real outputs carry their provider too, and are not marked
     orchestrate("clean", "--batch-id", BATCH, "--clean-stage", "process", "--yes")
+    assert "SIMULATED" not in demo.plan.read_text(encoding="utf-8"), "no longer complete: the note goes"
     use_api(monkeypatch, api().url)
     assert orchestrate("run", str(demo.plan), "--phase", "1", "--yes").code == 0
     assert "SIMULATED" not in orchestrate("status", str(demo.plan), "--phase", "1").out
+    assert "SIMULATED" not in demo.plan.read_text(encoding="utf-8") and "## Run Notes" not in demo.plan.read_text()
     assert "provider: anthropic" in (demo.outputs / "tracking.yaml").read_text(encoding="utf-8")

@@ -32,6 +32,7 @@ from orchestrator.pipeline.store.checkpoints import (
 from orchestrator.pipeline.store.usage import UsageBook
 from orchestrator.plan.model import Row
 from orchestrator.recorder.atomic import atomic_write
+from orchestrator.recorder.notes import SIMULATED_NOTE
 from orchestrator.recorder.tracking import TrackingEntry
 
 
@@ -69,11 +70,18 @@ def write_output(store: ItemStore, path: Path, content: str, then: Callable[[], 
     then()
 
 
+#: the Run Notes line of a row completed with the simulator's output (issue 10: never taken for real work)
+SIMULATED_ROW_NOTE = (
+    f"{SIMULATED_NOTE}: a rehearsal, not real work; `orchestrate clean --clean-stage process` "
+    "and a run with a key generate it for real"
+)
+
+
 def record_complete(recorder: RowRecorder, row: Row, entry: TrackingEntry) -> None:
-    """Register the output, mark its row complete and clear its Run Notes line."""
+    """Register the output, mark its row complete, and clear its Run Notes line (or say it is simulated)."""
     recorder.register(entry)
     recorder.set_status(row.phase, row.id, row.filename, "complete")
-    recorder.note(row.phase, row.id, row.filename, None)
+    recorder.note(row.phase, row.id, row.filename, SIMULATED_ROW_NOTE if entry.provider == "sim" else None)
 
 
 def parse_item(
