@@ -211,6 +211,7 @@ class RunResult:
     err: str
     seconds: float
     killed: bool = False
+    pid: int = 0
 
 
 @dataclass
@@ -250,7 +251,9 @@ class Campaign:
 
     def finish(self, proc: subprocess.Popen[str], started: float, *, timeout: float = 120) -> RunResult:
         out, err = proc.communicate(timeout=timeout)
-        result = RunResult(proc.returncode, out, err, time.monotonic() - started, proc.returncode == -signal.SIGKILL)
+        result = RunResult(
+            proc.returncode, out, err, time.monotonic() - started, proc.returncode == -signal.SIGKILL, proc.pid
+        )
         self.kills += result.killed
         self.runs.append(result)
         return result
@@ -330,8 +333,11 @@ def check(camp: Campaign, *, settings: DispatchSettings | None = None, phases: t
             found.pending += 1
         if out.is_file() and (bad := document_problems(out.read_text(encoding="utf-8", errors="replace"))):
             found.fail(f"{out.name} is partial or invalid: {bad}")
+    # a run just killed leaves its own temporary files; the next run must remove every one
+    killed_pid = camp.runs[-1].pid if camp.runs and camp.runs[-1].killed else None
     for temp in project.temp_files():
-        found.fail(f"temporary file left: {temp.relative_to(project.root)}")
+        if killed_pid is None or f".{killed_pid}-" not in temp.name:
+            found.fail(f"temporary file left: {temp.relative_to(project.root)}")
     _check_ledger(camp, found, settings or DispatchSettings(), phases)
     for phase in phases:
         _check_responses_in_ledger(project, phase, found)
