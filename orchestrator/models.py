@@ -147,7 +147,7 @@ def _user_files(plan_dir: Path | None) -> list[Path]:
     if env:
         named = Path(env)
         if not named.is_file():
-            what = "is a folder" if named.is_dir() else "does not exist"
+            what = "is a folder" if named.is_dir() else "is not a regular file" if named.exists() else "does not exist"
             raise ConfigError(
                 f"$ORCHESTRATE_MODELS names {named}, which {what}",
                 path=named,

@@ -97,7 +97,7 @@ KINDS = (PLAN, REFERENCE, OUTPUT, TRACKING, CONFIG)
 
 _SIZE_RE = re.compile(r"^(\d+)\s*([kmg]?)(?:i?b)?$", re.IGNORECASE)
 _UNITS = {"": 1, "k": KIB, "m": MIB, "g": 1024 * MIB}
-_CHUNK = 1 << 20
+_CHUNK = 1 << 16
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
 
 
@@ -248,12 +248,17 @@ def _os_error(path: Path, kind: Kind, exc: OSError) -> InputFileError:
 
 
 def _read_at_most(fd: int, count: int) -> bytes:
+    """Read until EOF or until at least ``count`` bytes, in whole chunks (so at most ``count + _CHUNK``).
+
+    Whole chunks, not an odd remainder, because some kernel files refuse reads
+    of odd sizes (``/proc/self/pagemap`` wants multiples of 8).
+    """
     chunks: list[bytes] = []
-    left = count
-    while left > 0:
-        chunk = os.read(fd, min(_CHUNK, left))
+    total = 0
+    while total < count:
+        chunk = os.read(fd, _CHUNK)
         if not chunk:
             break
         chunks.append(chunk)
-        left -= len(chunk)
+        total += len(chunk)
     return b"".join(chunks)

@@ -35,8 +35,13 @@ YamlValue = str | list["YamlValue"] | dict[str, "YamlValue"]
 
 #: Most values (scalars, lists and mappings, aliases expanded) one front matter block may hold.
 MAX_VALUES = 10_000
+#: Most lines one front matter block may have (checked before it is composed).
+MAX_LINES = 10_000
 #: Deepest nesting of lists and mappings in one block.
 MAX_DEPTH = 50
+#: Deepest bracket nesting handed to the pure-Python parser (libyaml stops at 1,000 itself).
+MAX_FLOW_DEPTH = 500
+_BRACKET_RE = re.compile(r"[\[\]{}]")
 
 _FAST_LOADER: type[yaml.BaseLoader] | None = getattr(yaml, "CBaseLoader", None)
 
@@ -166,16 +171,38 @@ def compose(text: str) -> yaml.Node | None:
     the text; deep nesting, which makes the pure-Python parser recurse, is a
     YAMLError too.
     """
+    if text.count("\n") > MAX_LINES:
+        raise yaml.YAMLError(f"more than {MAX_LINES:,} lines of front matter")
     fast_error: yaml.YAMLError | None = None
     if _FAST_LOADER is not None:
         try:
             return yaml.compose(text, Loader=_FAST_LOADER)
         except yaml.YAMLError as exc:
             fast_error = exc  # composed again below, for the pure-Python parser's message and marks
+    deep = _too_deep(text)
+    if deep is not None:  # the pure-Python parser takes seconds to recurse that deep: refuse before it starts
+        raise fast_error or deep
     try:
         return yaml.compose(text, Loader=yaml.BaseLoader)
     except RecursionError:
         raise fast_error or yaml.YAMLError("lists or mappings nested too deeply for the parser to follow") from None
+
+
+def _too_deep(text: str) -> yaml.MarkedYAMLError | None:
+    """An error at the first bracket nested deeper than :data:`MAX_FLOW_DEPTH`, if any.
+
+    An upper bound: brackets inside quoted strings count too, so only text far
+    beyond any real front matter is refused.
+    """
+    depth = 0
+    for match in _BRACKET_RE.finditer(text):
+        depth = depth + 1 if match.group() in "[{" else max(depth - 1, 0)
+        if depth > MAX_FLOW_DEPTH:
+            line = text.count("\n", 0, match.start())
+            mark = yaml.Mark("<front matter>", match.start(), line, 0, None, 0)
+            return yaml.MarkedYAMLError(problem=f"lists or mappings nested more than {MAX_FLOW_DEPTH} levels deep",
+                                        problem_mark=mark)
+    return None
 
 
 class _TooBig(Exception):
@@ -188,6 +215,9 @@ class _TooBig(Exception):
 
 
 def _parse_block(lines: list[str], close: int) -> FrontMatter:
+    if close - 1 > MAX_LINES:  # composing 50,000 keys takes half a second, and each is a value anyway
+        return FrontMatter(FMStatus.MALFORMED, f"front matter has {close - 1:,} lines, more than the "
+                           f"{MAX_LINES:,} a front matter block may hold", 2, body_start=close + 1)
     block = "\n".join(lines[1:close]) + "\n"
     try:
         node = compose(block)

@@ -43,6 +43,8 @@ class TrackingRegistered(BaseValidator):
             text = read_bytes(tracking, TRACKING).decode("utf-8")
         except InputFileError as exc:
             return failed(self.name, f"cannot read the tracking file {tracking}: {exc.message} ({exc.hint})")
+        except IsADirectoryError:
+            return failed(self.name, f"cannot read the tracking file {tracking}: it is a folder")
         except FileNotFoundError:
             return failed(
                 self.name,

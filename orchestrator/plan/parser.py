@@ -272,7 +272,8 @@ def _next_inline(tokens: list[Token], start: int) -> Token | None:
 
 
 def _clean(text: str) -> str:
-    text = text.strip()
+    # CommonMark replaces U+0000 with U+FFFD, and a NUL would make every path call raise ValueError
+    text = text.strip().replace("\x00", "\ufffd")
     link = _LINK_RE.match(text)
     if link:
         return link.group(1)
