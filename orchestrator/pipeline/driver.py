@@ -230,7 +230,13 @@ class RunState:
     abandoned: int = 0  # calls in flight when a second Ctrl-C abandoned them
 
 
-def _stopping(sess: Session, progress: Progress) -> None:
+def _stopping(sess: Session, progress: Progress, *, online: bool) -> None:
+    """The first Ctrl-C: what is in flight, and what a second press does."""
+    if not online:
+        print("Stopping: the Message Batches already submitted keep running on the API's side; "
+              f"`{sess.rerun_command('process')} --provider anthropic-batch` collects them",
+              file=sess.term.err, flush=True)
+        return
     grace = DispatchSettings().grace_s
     print(
         f"Stopping: no new calls; {progress.in_flight} call(s) in flight are finishing (up to {grace:g} s). "
@@ -376,8 +382,9 @@ async def _dispatch(
         titles={w.key: w.row.title for w in work.dispatch},
     ) as progress, stop_on_signals(
         stop,
-        on_first=lambda: _stopping(sess, progress),
-        on_second=lambda: _abandoning(sess, progress, abandon, state),
+        on_first=lambda: _stopping(sess, progress, online=batch is None),
+        # Message Batches run on Anthropic's side: a second Ctrl-C there is Python's own interrupt
+        on_second=(lambda: _abandoning(sess, progress, abandon, state)) if batch is None else None,
     ):
         state.processed = await process(
             ctx, work, provider, settings, judge, rec, book, progress, record=record, stop=stop,
