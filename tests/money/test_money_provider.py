@@ -52,6 +52,8 @@ def test_rehearsal_clean_then_real_run_uses_the_api_and_names_it(
     lines = ledger_lines(demo.batch_dir / "ledger.jsonl")
     assert [line["provider"] for line in lines] == ["sim"] * 5 + ["anthropic"] * 5
     assert {demo.json(item, "response.json")["provider"] for item in ITEMS} == {"anthropic"}
+    page = demo.report.read_text(encoding="utf-8")
+    assert page.count('<div class="via">via anthropic</div>') == 5 and "<strong>Simulated:</strong>" not in page
 
 
 def test_sim_responses_and_a_real_provider_stop_with_exit_2_writing_nothing(
@@ -99,6 +101,7 @@ def test_simulated_outputs_are_marked_wherever_they_are_shown(demo: Demo, sim: C
     assert "COST ESTIMATE (SIMULATED RUN: nothing is billed)" in result.err
     page = demo.report.read_text(encoding="utf-8")
     assert "<strong>Simulated:</strong> 5 of 5 row(s)" in page and page.count('class="sim">simulated<') == 5
+    assert page.count('<div class="via">via sim</div>') == 5, "each report row records its provider"
     text = orchestrate("run", "--batch-id", BATCH, *SIM, "--yes").out
     assert "Actual cost: $0.0000 (SIMULATED: the simulator's tokens at real prices; nothing was billed)" in text
     assert "Cost: $0.0000 (simulated)" in text

@@ -173,7 +173,7 @@ def _row(ctx: Context, result: RowResult, md: MarkdownIt | None) -> str:
         f"<td>{_e(result.row_id)}</td><td>{_e(result.title)}{_SIM_MARK if result.simulated else ''}</td>"
         f'<td><span class="status {_e(result.kind)}">{_e(result.kind.replace("_", " "))}</span>'
         f"{reason}</td>"
-        f'<td>{_e(result.model)}</td><td class="num">{result.attempts}</td>'
+        f'<td>{_e(result.model)}{_via(result)}</td><td class="num">{result.attempts}</td>'
         f'<td class="num">{result.tokens:,}</td><td class="num">{_e(usd(result.cost_usd))}'
         f"{' simulated' if result.simulated else ''}</td>"
         f"<td>{_checks(parsed)}</td><td>{_link(result, ctx.batch.report_dir)}</td></tr>"
@@ -221,6 +221,11 @@ def _estimate_table(estimate: dict[str, Any] | None, ledger_path: Path, actual_c
 
 
 _SIM_MARK = ' <span class="sim">simulated</span>'
+
+
+def _via(result: RowResult) -> str:
+    """The provider the row's response came from (every row records it)."""
+    return f'<div class="via">via {_e(result.provider)}</div>' if result.provider else ""
 
 
 def _notices(results: list[RowResult], run: RunSummary | None) -> str:
