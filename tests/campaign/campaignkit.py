@@ -489,3 +489,132 @@ def _note(tally: Tally, camp: Campaign, result: RunResult, where: str, found: Ch
     if result.code not in (0, 1, -signal.SIGKILL):
         tally.problems.append(f"{where}: exit {result.code}: {result.err[-600:]}")
     tally.problems += [f"{where}: {problem}" for problem in found.problems]
+
+
+# --- the fault sweep -------------------------------------------------------------------------------
+
+#: kind -> (simulator settings at a rate, extra environment); ``{rate}`` is filled in by the sweep
+FAULT_KINDS: dict[str, tuple[str, dict[str, str]]] = {
+    "429": ("p429={rate},retry_after_ms=20", {}),
+    "529": ("p529={rate}", {}),
+    "500": ("p500={rate}", {}),
+    "disconnect": ("pdisconnect={rate}", {}),
+    # latency 40 +- 200 ms against a 0.15 s client timeout: about {rate} of the calls time out
+    "timeout": ("latency_ms=40,jitter_ms={jitter}", {"ORCHESTRATE_TIMEOUT_S": "0.15"}),
+    "truncation": ("ptruncated={rate}", {}),
+    "never-valid": ("pnever_valid={rate},pbad_enum=0.3", {}),
+}
+
+
+def fault_config(kind: str, rate: float) -> tuple[str, dict[str, str]]:
+    config, env = FAULT_KINDS[kind]
+    jitter = int(110 / max(0.05, 1 - rate))  # a wider spread: more calls over the timeout
+    return config.format(rate=rate, jitter=jitter), env
+
+
+@dataclass
+class FaultRun:
+    kind: str
+    rate: float
+    code: int
+    found: Check
+    injected: dict[str, int]
+    given_up: int
+
+
+def fault_run(root: Path, kind: str, rate: float, *, seed: int = 11, rows: int = 36) -> FaultRun:
+    """One run of ``rows`` rows under fault ``kind`` at ``rate``; the final invariants checked after it."""
+    config, env = fault_config(kind, rate)
+    project = make_project(root, rows=rows)
+    with simulator(f"seed={seed},{config}") as server:
+        camp = Campaign(project, server, env=env)
+        result = camp.run()
+        time.sleep(0.3)  # calls the client gave up on finish (and are billed) on the simulator's side
+        camp.given_up = sum(1 for line in project.ledger() if line.get("outcome") == "timeout")
+        found = check_final(camp)
+        if result.code not in (0, 1):
+            found.fail(f"exit {result.code}: {result.err[-600:]}")
+        return FaultRun(kind, rate, result.code, found, dict(server.stats.snapshot().faults), camp.given_up)
+
+
+# --- concurrent edits ------------------------------------------------------------------------------
+
+EDIT = re.compile(r"^- edit (\d+)$", re.MULTILINE)
+EDITOR = Path(__file__).with_name("plan_editor.py")
+
+
+class Reader:
+    """Reads the plan in a loop (a thread); notes any read older than a save the editor had logged."""
+
+    def __init__(self, plan: Path, log: Path) -> None:
+        import threading
+
+        self.plan, self.log = plan, log
+        self.stop = threading.Event()
+        self.reads = 0
+        self.older: list[tuple[int, int]] = []  # (saved before the read, newest edit the read showed)
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> Reader:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        while not self.stop.is_set():
+            lines = self.log.read_text().split()
+            saved = int(lines[-1]) if lines else 0
+            text = self.plan.read_text(encoding="utf-8", errors="replace")
+            if "## Phase 1" not in text:  # an in-place save caught half done: the log precedes the table
+                continue
+            self.reads += 1
+            shown = max((int(n) for n in EDIT.findall(text)), default=0)
+            if shown < saved:
+                self.older.append((saved, shown))
+            time.sleep(0.0005)
+
+
+@dataclass
+class EditedRun:
+    """One run made while the editor saved every ``interval_ms`` (and its free rerun)."""
+
+    result: RunResult
+    rerun: RunResult
+    saves: int
+    reads: int
+    older: list[tuple[int, int]]
+    lost: list[int]
+    statuses_after_run: set[str]
+    billed_by_rerun: int
+    final: Check
+
+
+def edited_run(root: Path, *, mode: str = "both", interval_ms: float = 1, rows: int = 36) -> EditedRun:
+    """A run with an editor saving the plan from its start to its end, a reader watching, then a free rerun."""
+    project = make_project(root / "p", rows=rows)
+    log = root / "editor.log"
+    log.write_text("")
+    with simulator("latency_ms=30") as server:
+        camp = Campaign(project, server)
+        editor = subprocess.Popen(
+            [sys.executable, str(EDITOR), str(project.plan), "600", str(interval_ms), mode, str(log)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        )
+        try:
+            with Reader(project.plan, log) as reader:
+                result = camp.run()
+        finally:
+            editor.terminate()
+            editor.wait(timeout=30)
+        saves = len(log.read_text().split())
+        kept = {int(n) for n in EDIT.findall(project.plan.read_text())}
+        statuses = {row.status for row in project.rows().values()}
+        billed = server.stats.messages_created
+        rerun = camp.run()
+        return EditedRun(
+            result, rerun, saves, reader.reads, reader.older, sorted(set(range(saves + 1)) - kept), statuses,
+            server.stats.messages_created - billed, check_final(camp),
+        )
