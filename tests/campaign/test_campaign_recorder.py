@@ -138,3 +138,65 @@ def test_strict_recorder_is_quiet_when_everything_landed(tmp_path: Path) -> None
         rec.set_status(1, "1", "f1.md", "complete")
         rec.set_status(1, "2", "f2.md", "complete")
     assert {row.status for row in read_plan(plan_path).rows()} == {"complete"}
+
+
+def test_a_plan_caught_empty_mid_save_is_never_written_over(tmp_path: Path) -> None:
+    plan_path = _plan(tmp_path, ["pending", "pending"])
+    text = plan_path.read_text()
+    with Recorder(plan_path, debounce=60, strict=True) as rec:
+        rec.set_status(1, "1", "f1.md", "complete")
+        plan_path.write_text("")  # an editor saving in place: truncated...
+
+        def finish() -> None:
+            time.sleep(0.3)  # ... and written 0.3 s later, with a line of its own
+            plan_path.write_text(text + "\nThe editor's line.\n")
+
+        saver = threading.Thread(target=finish)
+        saver.start()
+        rec.flush()
+        saver.join()
+    after = plan_path.read_text()
+    assert "The editor's line." in after, "the save was not overwritten"
+    assert "| f1.md | haiku | complete |" in after and "| f2.md | haiku | pending |" in after
+
+
+def test_rows_missing_from_a_plan_cut_short_are_believed_only_once_it_stands_still(tmp_path: Path) -> None:
+    plan_path = _plan(tmp_path, ["pending", "pending"])
+    cut = plan_path.read_text().split("| 2 | T2")[0]
+    with Recorder(plan_path, debounce=60) as rec:
+        rec.set_status(1, "2", "f2.md", "complete")
+        plan_path.write_text(cut)  # row 2 really removed (the file then stands still)
+        started = time.monotonic()
+        report = rec.flush()
+    assert time.monotonic() - started >= 0.05, "read again before believing the row is gone"
+    assert [s[1] for s in report.skipped] == ["2"] and plan_path.read_text() == cut
+
+
+def test_load_settled_reads_again_a_plan_refused_while_it_is_being_saved(tmp_path: Path) -> None:
+    from campaignkit import make_project
+
+    from orchestrator.errors import BadInputError
+    from orchestrator.plan.check import load_checked_plan
+    from orchestrator.recorder.writes import load_settled
+
+    plan_path = make_project(tmp_path / "p", rows=3).plan
+    text = plan_path.read_text()
+    plan_path.write_text(text.split("## Phase 1")[0])  # caught half saved: no phase yet
+    reads: list[int] = []
+
+    def load(path: Path) -> object:
+        reads.append(1)
+        if len(reads) == 1:
+            try:
+                return load_checked_plan(path)
+            finally:
+                plan_path.write_text(text)  # the save completes while the first read is judged
+        return load_checked_plan(path)
+
+    plan = load_settled(plan_path, load)
+    assert len(reads) == 2 and len(list(plan.rows())) == 3  # type: ignore[attr-defined]
+    plan_path.write_text("# a plan that is simply bad\n")
+    started = time.monotonic()
+    with pytest.raises(BadInputError):
+        load_settled(plan_path, load_checked_plan)
+    assert time.monotonic() - started < 1.0, "the refusal of a file that stands still is not retried for long"
