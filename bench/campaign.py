@@ -43,9 +43,12 @@ def crash_sweep(root: Path, kills: int, per_round: int, seed: int) -> Tally:
     tally = Tally()
     rng = random.Random(seed)
     while tally.kills < kills:
+        seen = len(tally.problems)
         crash_round(root / f"round{tally.rounds}", rng, per_round, tally=tally)
         print(f"  crash round {tally.rounds}: {tally.kills} kills, {tally.runs} runs, "
               f"{len(tally.problems)} problem(s)", flush=True)
+        for problem in tally.problems[seen:]:
+            print(f"    VIOLATION: {problem}", flush=True)
     return tally
 
 

@@ -34,7 +34,7 @@ from types import TracebackType
 import filelock
 
 from orchestrator.errors import LockHeldError
-from orchestrator.recorder.atomic import atomic_write, real_path
+from orchestrator.recorder.atomic import atomic_write, real_path, remove_stale_temps
 
 LOCK_SUFFIX = ".lock"
 OWNER_SUFFIX = ".lock.owner"
@@ -124,6 +124,7 @@ class PlanLock:
         except filelock.Timeout:
             raise self._held_error() from None
         try:
+            remove_stale_temps(self.owner_path)  # a holder killed while describing itself left one
             atomic_write(self.owner_path, json.dumps(current_owner().__dict__).encode() + b"\n")
         except BaseException:
             self._lock.release()

@@ -200,3 +200,12 @@ def test_load_settled_reads_again_a_plan_refused_while_it_is_being_saved(tmp_pat
     with pytest.raises(BadInputError):
         load_settled(plan_path, load_checked_plan)
     assert time.monotonic() - started < 1.0, "the refusal of a file that stands still is not retried for long"
+
+
+def test_a_holder_killed_while_writing_the_lock_owner_leaves_no_temp_file(tmp_path: Path) -> None:
+    plan_path = _plan(tmp_path, ["pending"])
+    left = tmp_path / f".plan.md.lock.owner.{_dead_pid()}-0123456789ab.tmp"  # found by the crash campaign
+    left.write_text('{"pid": ')
+    with Recorder(plan_path):
+        pass
+    assert not left.exists()
