@@ -17,6 +17,7 @@ from orchestrator.pipeline.context import Context
 from orchestrator.pipeline.stages.parse import RowRecorder
 from orchestrator.pipeline.store.batch import STAGES
 from orchestrator.pipeline.store.checkpoints import ERROR, ItemFiles, read_json, sha256_bytes
+from orchestrator.pipeline.store.records import ParsedRecord
 from orchestrator.pipeline.store.usage import void_responses
 from orchestrator.pipeline.view.summary import shown
 from orchestrator.plan.model import Row
@@ -78,18 +79,19 @@ def plan_clean(ctx: Context, stage: str) -> CleanPlan:
 
 def _plan_output(plan: CleanPlan, files: ItemFiles, row: Row | None) -> None:
     try:
-        parsed = read_json(files.parsed)
+        data = read_json(files.parsed)
     except CheckpointError:
         plan.kept.append((files.dir, "its parsed.json is damaged, so the output it wrote (if any) is left in place"))
         return
-    if not parsed or not parsed.get("written") or not parsed.get("output"):
+    parsed = ParsedRecord.from_json(data) if data is not None else None
+    if parsed is None or not parsed.written or not parsed.output:
         return
-    path = Path(parsed["output"])
+    path = Path(parsed.output)
     try:
-        data = path.read_bytes()
+        content = path.read_bytes()
     except FileNotFoundError:
         return
-    if sha256_bytes(data) != parsed.get("output_sha256"):
+    if sha256_bytes(content) != parsed.output_sha256:
         plan.kept.append((path, "changed since the batch wrote it"))
     elif row is not None:
         plan.outputs.append((path, row))

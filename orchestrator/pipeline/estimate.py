@@ -31,6 +31,7 @@ from orchestrator.errors import ConnectionFailed, ProviderError
 from orchestrator.models import ModelInfo, ModelTable, Usage
 from orchestrator.pipeline.stages.selection import WorkItem
 from orchestrator.pipeline.store.checkpoints import ItemFiles, read_json
+from orchestrator.pipeline.store.records import ResponseRecord
 from orchestrator.providers.base import Provider
 
 CHARS_PER_TOKEN = 4.0
@@ -172,9 +173,10 @@ def _output_per_item(items: list[ItemFiles], reference_text: str) -> tuple[float
     """Output tokens per item, how they were found, and whether they are a local estimate."""
     outputs = []
     for files in items:
-        meta = read_json(files.response_meta)
-        if meta and isinstance(meta.get("usage"), dict) and meta.get("stop_reason") not in _CUT_OFF:
-            outputs.append(int(meta["usage"].get("output_tokens") or 0))
+        data = read_json(files.response_meta)
+        meta = ResponseRecord.from_json(data) if data is not None else None
+        if meta is not None and meta.stop_reason not in _CUT_OFF:
+            outputs.append(meta.usage.output_tokens)
     outputs = [o for o in outputs if o > 0]
     if outputs:
         return (

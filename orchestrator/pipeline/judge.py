@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from orchestrator.dispatch.jobs import TRUNCATED_FAILURE, Verdict
 from orchestrator.errors import BadInputError
+from orchestrator.pipeline.store.records import RawRecord
 from orchestrator.validators import CompiledPlan, FileReport, extract_document
 from orchestrator.validators.document import Document, parse_document
 
@@ -30,13 +30,13 @@ class Judgement:
     report: FileReport | None
     content: str
 
-    def summary(self) -> dict[str, Any]:
+    def summary(self) -> tuple[dict[str, object], tuple[str, ...]]:
         """Front matter and section titles of the document (for ``parsed.json`` and the report)."""
         doc = self.report.document if self.report is not None else None
         if not isinstance(doc, Document):
             doc = parse_document(self.content)
-        front = {key: entry.value for key, entry in doc.front_matter.entries.items()}
-        return {"front_matter": front, "sections": [h.text for h in doc.sections()]}
+        front: dict[str, object] = {key: entry.value for key, entry in doc.front_matter.entries.items()}
+        return front, tuple(h.text for h in doc.sections())
 
 
 @dataclass
@@ -64,10 +64,9 @@ class Judge:
         self._targets[(output_directory, filename)] = target
         return target
 
-    def target(self, raw: dict[str, Any]) -> Path:
+    def target(self, raw: RawRecord) -> Path:
         """The output path of an item, from its ``raw.json``."""
-        inputs = raw["inputs"]
-        return self.output_path(str(inputs["plan"]["output_directory"]), str(inputs["row"]["filename"]))
+        return self.output_path(raw.output_directory, raw.filename)
 
     def judge(self, target: Path, text: str, stop_reason: str | None) -> Judgement:
         if stop_reason in TRUNCATING:

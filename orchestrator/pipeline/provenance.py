@@ -39,7 +39,7 @@ def response_providers(ctx: Context, book: UsageBook) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
     for files in ctx.items():
         meta = ctx.store.load(files).response_meta
-        name = meta.get("provider") if meta is not None else None
+        name = meta.provider if meta is not None else None
         if meta is None and files.id in book.responses:
             name = book.responses[files.id].provider
         if isinstance(name, str):

@@ -40,8 +40,8 @@ EXECUTION DIRECTIVE — you MUST:
    `orchestrate estimate` with the same arguments, leaving out the stage name
    and `--yes`, `--max-cost` and `--repair-attempts`, and the Message Batches
    options `--no-wait`, `--repair-online`, `--max-attempts`, `--retry-exhausted`,
-   `--batch-max-requests` and `--batch-max-bytes` (estimate does not take
-   them), show the estimate to the user and ask "Proceed with processing? [y/N]".
+   `--batch-max-requests` and `--batch-max-bytes`, and `--keep-sessions`
+   (estimate does not take them), show the estimate to the user and ask "Proceed with processing? [y/N]".
    Only if the user answers yes, run `orchestrate $ARGUMENTS --yes`.
    Never add `--yes` without that answer.
 4. For `clean`: run it without `--yes` first to list what would be deleted,

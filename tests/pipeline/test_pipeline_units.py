@@ -100,11 +100,45 @@ def test_summary_text_has_the_seed_blocks(tmp_path: Path) -> None:
 
 def test_output_path_never_leaves_the_output_directory(tmp_path: Path) -> None:
     judge = Judge(compiled=None, plan_dir=tmp_path)  # type: ignore[arg-type]
-    raw = {"inputs": {"plan": {"output_directory": "out/"}, "row": {"filename": "../../etc/x.md"}}}
     with pytest.raises(BadInputError, match="outside the Output Directory"):
-        judge.target(raw)
-    raw["inputs"]["row"]["filename"] = "ok.md"
-    assert judge.target(raw) == (tmp_path / "out" / "ok.md").resolve()
+        judge.output_path("out/", "../../etc/x.md")
+    assert judge.output_path("out/", "ok.md") == (tmp_path / "out" / "ok.md").resolve()
+
+
+def test_checkpoint_records_write_back_exactly_the_json_they_were_read_from(tmp_path: Path) -> None:
+    from orchestrator.pipeline.store.records import ParsedRecord, PromptRecord, RawRecord, ResponseRecord
+
+    raw = {
+        "item": "item-0002", "stage": "acquire", "input_hash": "h",
+        "inputs": {
+            "phase": 1,
+            "row": {"id": "2", "title": "Quorum", "filename": "quorum.md", "model": "haiku", "cells": {"#": "2"}},
+            "plan": {"format_reference": "ref.md", "output_directory": "out/", "content_rules": ["a"], "checklist": []},
+            "reference": {"sha256": "s", "text": "---\nterm: x\n---\n"},
+        },
+        "acquired_at": "2026-12-01T00:00:00+00:00",
+    }
+    prompt = {"item": "item-0002", "stage": "prepare", "inputs": {"raw": "h"}, "prompt_sha256": "p", "row_id": "2",
+              "title": "Quorum", "model": "haiku", "system": "S", "shared": "R", "row": "W", "prepared_at": "t"}
+    response = {"item": "item-0002", "stage": "process", "inputs": {"request": "k"}, "model_id": "m", "model": "haiku",
+                "response_sha256": "r", "stop_reason": "end_turn",
+                "usage": {"input_tokens": 3, "output_tokens": 4, "cache_creation_input_tokens": 0,
+                          "cache_read_input_tokens": 0},
+                "latency_s": 0.5, "request_id": None, "attempt": 2,
+                "history": [{"role": "assistant", "text": "d"}, {"role": "user", "text": "fix"}],
+                "verdict": {"ok": False, "failures": ["line 3: bad"], "notes": []}, "final": False,
+                "received_at": "t", "provider": "sim"}
+    parsed = {"item": "item-0002", "stage": "parse", "inputs": {"raw": "h", "response": "r"}, "row_id": "2",
+              "title": "Quorum", "ok": True, "failures": [], "notes": ["stripped a fence"],
+              "checks": [{"name": "sections.order", "ok": True, "line": None, "message": "", "skipped": False,
+                          "kind": "output"}],
+              "output": "/x/out/quorum.md", "output_sha256": "o", "written": True, "parsed_at": "t",
+              "front_matter": {"term": "Quorum", "tags": ["a", "b"]}, "sections": ["Definition"]}
+    for kind, data in ((RawRecord, raw), (PromptRecord, prompt), (ResponseRecord, response), (ParsedRecord, parsed)):
+        record = kind.from_json(data)
+        assert record.to_json() == data, kind.__name__
+    assert RawRecord.from_json(raw).key.item == "item-0002"
+    assert ResponseRecord.from_json(response).verdict is not None
 
 
 def test_init_claude_installs_the_slash_command(tmp_path: Path) -> None:

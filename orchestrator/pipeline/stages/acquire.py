@@ -7,7 +7,7 @@ from ``raw.json`` alone.
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import replace
 
 from orchestrator.errors import BadInputError
 from orchestrator.pipeline.context import Context, StageResult
@@ -18,6 +18,7 @@ from orchestrator.pipeline.store.checkpoints import (
     sha256_json,
     sha256_text,
 )
+from orchestrator.pipeline.store.records import RawRecord
 from orchestrator.plan.model import Plan, Row
 
 _STATUS = "status"
@@ -47,25 +48,25 @@ def reference_text(plan: Plan) -> str:
         ) from None
 
 
-def raw_inputs(plan: Plan, row: Row, reference: str) -> dict[str, Any]:
-    """What a row's prompt and checks depend on (its status and line do not count)."""
-    return {
-        "phase": row.phase,
-        "row": {
-            "id": row.id,
-            "title": row.title,
-            "filename": row.filename,
-            "model": row.model,
-            "cells": {k: v for k, v in row.cells.items() if k.strip().lower() != _STATUS},
-        },
-        "plan": {
-            "format_reference": plan.format_reference.text if plan.format_reference else "",
-            "output_directory": plan.output_directory.text if plan.output_directory else "",
-            "content_rules": [r.text for r in plan.content_rules],
-            "checklist": [c.text for c in plan.checklist],
-        },
-        "reference": {"sha256": sha256_text(reference), "text": reference},
-    }
+def raw_record(plan: Plan, row: Row, reference: str, reference_sha256: str) -> RawRecord:
+    """What a row's prompt and checks depend on (its status and line do not count), hashed."""
+    unhashed = RawRecord(
+        item=item_id(row.id),
+        input_hash="",
+        phase=row.phase,
+        row_id=row.id,
+        title=row.title,
+        filename=row.filename,
+        model=row.model,
+        cells=tuple((k, v) for k, v in row.cells.items() if k.strip().lower() != _STATUS),
+        format_reference=plan.format_reference.text if plan.format_reference else "",
+        output_directory=plan.output_directory.text if plan.output_directory else "",
+        content_rules=tuple(r.text for r in plan.content_rules),
+        checklist=tuple(c.text for c in plan.checklist),
+        reference_sha256=reference_sha256,
+        reference_text=reference,
+    )
+    return replace(unhashed, input_hash=sha256_json(unhashed.inputs()))
 
 
 def candidate_rows(ctx: Context) -> list[Row]:
@@ -78,28 +79,18 @@ def acquire(ctx: Context) -> StageResult:
     """Write ``raw.json`` for each row in scope whose inputs changed (or are new)."""
     result = StageResult("acquire")
     reference = reference_text(ctx.plan)
+    reference_sha = sha256_text(reference)
     ctx.batch.save()
     for row in candidate_rows(ctx):
         files = ItemFiles(item_id(row.id), ctx.batch.item_dir(item_id(row.id)))
-        inputs = raw_inputs(ctx.plan, row, reference)
-        digest = sha256_json(inputs)
+        record = raw_record(ctx.plan, row, reference, reference_sha)
         old = ctx.store.load(files).raw
-        if old is not None and old.get("input_hash") == digest:
+        if old is not None and old.input_hash == record.input_hash:
             result.skipped.append(files.id)
             continue
         if not ctx.room(len(result.done)):
             break
-        ctx.store.put(
-            files,
-            RAW,
-            {
-                "item": files.id,
-                "stage": "acquire",
-                "input_hash": digest,
-                "inputs": inputs,
-                "acquired_at": now_iso(),
-            },
-        )
+        ctx.store.put(files, RAW, replace(record, acquired_at=now_iso()))
         result.done.append(files.id)
     if not result.done and not result.skipped:
         result.notes.append(f"no pending rows in Phase {ctx.batch.phase}")

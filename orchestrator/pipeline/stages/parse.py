@@ -26,9 +26,9 @@ from orchestrator.pipeline.store.checkpoints import (
     ItemState,
     ItemStore,
     encode_json,
-    read_json,
     sha256_text,
 )
+from orchestrator.pipeline.store.records import CheckRecord, ParsedRecord
 from orchestrator.pipeline.store.usage import UsageBook
 from orchestrator.plan.model import Row
 from orchestrator.recorder.atomic import atomic_write
@@ -101,7 +101,7 @@ def parse_item(
     meta = state.response_meta
     out_path = judge.target(state.raw)
     if judgement is None:
-        judgement = judge.judge(out_path, state.response_text, meta.get("stop_reason"))
+        judgement = judge.judge(out_path, state.response_text, meta.stop_reason)
     verdict = judgement.verdict
     outcome = ParseOutcome(state.id, verdict.ok, failures=list(verdict.failures))
     pending = row is not None and row.is_pending
@@ -112,33 +112,35 @@ def parse_item(
             title=row.title,
             phase=row.phase,
             row=row.id,
-            model=str(meta.get("model_id", row.model)),
+            model=meta.model_id or row.model,
             sha256=sha256_text(verdict.content),
             validated_at=datetime.now(UTC),
             tokens=usage.total,
             cost_usd=round(cost, 6),
-            provider=str(meta["provider"]) if meta.get("provider") else None,
+            provider=meta.provider,
         )
         write_output(store, out_path, verdict.content, lambda: record_complete(recorder, row, entry))
         outcome.written = out_path
     elif pending and row is not None:
         recorder.note(row.phase, row.id, row.filename, "; ".join(verdict.failures) or "invalid output")
-    parsed: dict[str, Any] = {
-        "item": state.id,
-        "stage": "parse",
-        "inputs": {"raw": state.raw_hash, "response": state.response_sha},
-        "row_id": state.raw["inputs"]["row"]["id"],
-        "title": state.raw["inputs"]["row"]["title"],
-        "ok": verdict.ok,
-        "failures": verdict.failures,
-        "notes": verdict.notes,
-        "checks": [c.as_dict() for c in judgement.report.checks] if judgement.report else [],
-        "output": str(out_path),
-        "output_sha256": sha256_text(verdict.content) if verdict.ok and verdict.content else None,
-        "written": outcome.written is not None,
-        "parsed_at": now_iso(),
-        **judgement.summary(),
-    }
+    front_matter, sections = judgement.summary()
+    parsed = ParsedRecord(
+        item=state.id,
+        raw_hash=state.raw.input_hash,
+        response_sha256=state.response_sha or "",
+        row_id=state.raw.row_id,
+        title=state.raw.title,
+        ok=verdict.ok,
+        failures=tuple(verdict.failures),
+        notes=tuple(verdict.notes),
+        checks=tuple(CheckRecord.from_json(c.as_dict()) for c in judgement.report.checks) if judgement.report else (),
+        output=str(out_path),
+        output_sha256=sha256_text(verdict.content) if verdict.ok and verdict.content else None,
+        written=outcome.written is not None,
+        parsed_at=now_iso(),
+        front_matter=front_matter,
+        sections=sections,
+    )
     store.put(state.files, PARSED, parsed)
     return outcome
 
@@ -163,8 +165,8 @@ def parse(
         state = ctx.store.load(files)
         if files.id in recorded:  # parsed by this command the moment PROCESS finished it
             result.done.append(files.id)
-            if state.parsed is not None and not state.parsed.get("ok"):
-                result.failed.append((files.id, "; ".join(state.parsed.get("failures") or []) or "invalid output"))
+            if state.parsed is not None and not state.parsed.ok:
+                result.failed.append((files.id, "; ".join(state.parsed.failures) or "invalid output"))
             continue
         row = rows.get(files.id)
         if state.response_text is None or state.response_meta is None:
@@ -185,7 +187,7 @@ def parse(
                 )
             continue
         if state.parsed_current() and not (
-            row is not None and row.is_pending and state.parsed and state.parsed.get("ok")
+            row is not None and row.is_pending and state.parsed is not None and state.parsed.ok
         ):
             result.skipped.append(files.id)
             continue
@@ -213,11 +215,19 @@ def write_results(ctx: Context) -> Path:
                 "item": files,
                 "row_id": row.id if row else None,
                 "status": row.status if row else "missing",
-                "parsed": state.parsed,
+                "parsed": state.parsed.to_json() if state.parsed else None,
             }
         )
     path = ctx.batch.results_path
     data = {"batch_id": ctx.batch.id, "phase": ctx.batch.phase, "items": items}
-    if read_json(path) != data:
-        atomic_write(path, encode_json(data), fsync=False)  # derived: rebuilt by the next parse
+    encoded = encode_json(data)
+    if not _holds(path, encoded):
+        atomic_write(path, encoded, fsync=False)  # derived: rebuilt by the next parse
     return path
+
+
+def _holds(path: Path, data: bytes) -> bool:
+    try:
+        return path.stat().st_size == len(data) and path.read_bytes() == data
+    except OSError:
+        return False

@@ -7,30 +7,27 @@ command prints.
 
 from __future__ import annotations
 
-from typing import Any
-
 from orchestrator.pipeline.context import Context, StageResult
 from orchestrator.pipeline.store.batch import now_iso
 from orchestrator.pipeline.store.checkpoints import PROMPT, PROMPT_META, sha256_text
+from orchestrator.pipeline.store.records import PromptRecord, RawRecord
 from orchestrator.prompts import PromptFields, RowRequest, request_for
 
 
-def fields_from_raw(raw: dict[str, Any]) -> PromptFields:
+def fields_from_raw(raw: RawRecord) -> PromptFields:
     """The prompt builder's fields, straight from ``raw.json`` (no plan is parsed or rebuilt)."""
-    inputs = raw["inputs"]
-    context, row = inputs["plan"], inputs["row"]
     return PromptFields(
-        reference_path=str(context["format_reference"]),
-        output_dir=str(context["output_directory"]),
-        content_rules=tuple(str(rule) for rule in context["content_rules"]),
-        title=str(row["title"]),
-        filename=str(row["filename"]),
-        cells=tuple((str(k), str(v)) for k, v in dict(row["cells"]).items()),
+        reference_path=raw.format_reference,
+        output_dir=raw.output_directory,
+        content_rules=raw.content_rules,
+        title=raw.title,
+        filename=raw.filename,
+        cells=raw.cells,
     )
 
 
-def request_from_raw(raw: dict[str, Any]) -> RowRequest:
-    return request_for(fields_from_raw(raw), str(raw["inputs"]["reference"]["text"]))
+def request_from_raw(raw: RawRecord) -> RowRequest:
+    return request_for(fields_from_raw(raw), raw.reference_text)
 
 
 def prepare(ctx: Context) -> StageResult:
@@ -49,22 +46,18 @@ def prepare(ctx: Context) -> StageResult:
         request = request_from_raw(state.raw)
         text = request.as_text()
         ctx.store.put(files, PROMPT, text)
-        ctx.store.put(
-            files,
-            PROMPT_META,
-            {
-                "item": files.id,
-                "stage": "prepare",
-                "inputs": {"raw": state.raw_hash},
-                "prompt_sha256": sha256_text(text),
-                "row_id": state.raw["inputs"]["row"]["id"],
-                "title": request.title,
-                "model": state.raw["inputs"]["row"]["model"],
-                "system": request.system,
-                "shared": request.shared,
-                "row": request.row,
-                "prepared_at": now_iso(),
-            },
+        record = PromptRecord(
+            item=files.id,
+            raw_hash=state.raw.input_hash,
+            prompt_sha256=sha256_text(text),
+            row_id=state.raw.row_id,
+            title=request.title,
+            model=state.raw.model,
+            system=request.system,
+            shared=request.shared,
+            row=request.row,
+            prepared_at=now_iso(),
         )
+        ctx.store.put(files, PROMPT_META, record)
         result.done.append(files.id)
     return result

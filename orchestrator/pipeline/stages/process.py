@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from orchestrator.batches.dispatch import dispatch_batches, rules_digest
 from orchestrator.batches.jobs import BatchProgress, BatchRunSettings
@@ -27,7 +27,7 @@ from orchestrator.dispatch.ledger import Ledger
 from orchestrator.pipeline.context import Context
 from orchestrator.pipeline.judge import Judge
 from orchestrator.pipeline.stages.parse import RowRecorder, parse_item
-from orchestrator.pipeline.stages.process_hooks import BatchHooks, ProgressSink, Received, verdict_dict
+from orchestrator.pipeline.stages.process_hooks import BatchHooks, ProgressSink, Received, verdict_record
 from orchestrator.pipeline.stages.selection import Work, WorkItem, process_work, recover_responses
 from orchestrator.pipeline.store.checkpoints import RESPONSE_META
 from orchestrator.pipeline.store.usage import UsageBook
@@ -59,11 +59,11 @@ def judge_unjudged(ctx: Context, judge: Judge) -> list[str]:
     for files in ctx.items():
         state = ctx.store.load(files)
         meta = state.response_meta
-        if meta is None or meta.get("verdict") is not None or not state.response_current():
+        if meta is None or meta.verdict is not None or not state.response_current():
             continue
         assert state.raw is not None and state.response_text is not None
-        verdict = judge.judge(judge.target(state.raw), state.response_text, meta.get("stop_reason")).verdict
-        ctx.store.put(files, RESPONSE_META, {**meta, "verdict": verdict_dict(verdict)})
+        verdict = judge.judge(judge.target(state.raw), state.response_text, meta.stop_reason).verdict
+        ctx.store.put(files, RESPONSE_META, replace(meta, verdict=verdict_record(verdict)))
         judged.append(files.id)
     return judged
 

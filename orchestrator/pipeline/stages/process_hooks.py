@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from orchestrator.dispatch.events import DispatchEvent
 from orchestrator.dispatch.jobs import Job, JobOutcome, Verdict
@@ -26,6 +26,7 @@ from orchestrator.pipeline.store.checkpoints import (
     ItemStore,
     sha256_text,
 )
+from orchestrator.pipeline.store.records import ErrorRecord, OutcomeRecord, ResponseRecord, VerdictRecord
 from orchestrator.pipeline.store.usage import UsageBook
 from orchestrator.providers.base import CallResult, Turn
 
@@ -36,8 +37,8 @@ class ProgressSink(Protocol):
     def item_finished(self, key: str, ok: bool, chars: int, message: str | None) -> None: ...
 
 
-def verdict_dict(verdict: Verdict) -> dict[str, Any]:
-    return {"ok": verdict.ok, "failures": list(verdict.failures), "notes": list(verdict.notes)}
+def verdict_record(verdict: Verdict) -> VerdictRecord:
+    return VerdictRecord(verdict.ok, tuple(verdict.failures), tuple(verdict.notes))
 
 
 @dataclass
@@ -87,16 +88,16 @@ class BatchHooks:
     def on_finished(self, job: Job, outcome: JobOutcome) -> None:
         item = self.items[job.key]
         received = self.received.pop(job.key, None)  # done with: a 10,000-row run keeps no finished response
-        summary = {
-            "ok": outcome.ok,
-            "calls": outcome.calls,
-            "repairs": outcome.repairs,
-            "error": outcome.error,
-            "failures": outcome.failures,
-            "finished_at": now_iso(),
-        }
+        summary = OutcomeRecord(
+            ok=outcome.ok,
+            calls=outcome.calls,
+            repairs=outcome.repairs,
+            error=outcome.error,
+            failures=tuple(outcome.failures),
+            finished_at=now_iso(),
+        )
         if received is None:
-            self.store.put(item.files, ERROR, {"item": job.key, **summary})
+            self.store.put(item.files, ERROR, ErrorRecord(job.key, summary))
         else:
             self._checkpoint(item, job, received, summary, outcome)
         chars = len(outcome.content or "")
@@ -105,7 +106,7 @@ class BatchHooks:
         self.on_done(item, outcome, received)
 
     def _checkpoint(
-        self, item: WorkItem, job: Job, received: Received, summary: dict[str, Any], outcome: JobOutcome
+        self, item: WorkItem, job: Job, received: Received, summary: OutcomeRecord, outcome: JobOutcome
     ) -> None:
         """``response.md`` and ``response.json``: derived from the ledger line, written by the writer thread."""
         result = received.result
@@ -113,29 +114,25 @@ class BatchHooks:
         if outcome.error is None and not outcome.ok:
             verdict = Verdict(False, None, outcome.failures, outcome.notes)
         self.store.put(item.files, RESPONSE, result.text)
-        self.store.put(
-            item.files,
-            RESPONSE_META,
-            {
-                "item": job.key,
-                "stage": "process",
-                "inputs": {"request": job.request_key},
-                "model_id": job.model.id,
-                "model": job.model.alias,
-                "provider": self.provider,
-                "response_sha256": sha256_text(result.text),
-                "stop_reason": result.stop_reason,
-                "usage": result.usage.as_dict(),
-                "latency_s": round(result.latency_s, 4),
-                "request_id": result.request_id,
-                "attempt": received.attempt,
-                "history": [{"role": t.role, "text": t.text} for t in received.history],
-                "verdict": verdict_dict(verdict) if verdict else None,
-                "final": True,
-                "outcome": summary,
-                "received_at": received.received_at,
-            },
+        record = ResponseRecord(
+            item=job.key,
+            request_key=job.request_key or "",
+            model_id=job.model.id,
+            model=job.model.alias,
+            response_sha256=sha256_text(result.text),
+            stop_reason=result.stop_reason,
+            usage=result.usage,
+            latency_s=result.latency_s,
+            request_id=result.request_id,
+            attempt=received.attempt,
+            history=tuple((t.role, t.text) for t in received.history),
+            verdict=verdict_record(verdict) if verdict else None,
+            final=True,
+            received_at=received.received_at,
+            outcome=summary,
+            provider=self.provider,
         )
+        self.store.put(item.files, RESPONSE_META, record)
         if self.store.load(item.files).error is not None:
             self.store.put(item.files, ERROR, None)
 

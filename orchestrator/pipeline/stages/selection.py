@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from orchestrator.dispatch.jobs import Job
 from orchestrator.models import ModelInfo
@@ -21,7 +21,7 @@ from orchestrator.pipeline.context import Context
 from orchestrator.pipeline.judge import Judge
 from orchestrator.pipeline.stages.acquire import (
     candidate_rows,
-    raw_inputs,
+    raw_record,
     reference_text,
 )
 from orchestrator.pipeline.stages.prepare import request_from_raw
@@ -32,9 +32,9 @@ from orchestrator.pipeline.store.checkpoints import (
     ItemFiles,
     ItemState,
     request_key,
-    sha256_json,
     sha256_text,
 )
+from orchestrator.pipeline.store.records import PromptRecord, ResponseRecord
 from orchestrator.pipeline.store.usage import UsageBook
 from orchestrator.plan.model import Plan, Row
 from orchestrator.prompts import RowRequest, repair_message
@@ -103,19 +103,19 @@ def response_use(state: ItemState, key: str | None) -> ResponseUse:
     meta = state.response_meta
     if meta is None or not state.response_answers(key):
         return "none"
-    verdict = meta.get("verdict")
-    if verdict is None:
+    if meta.verdict is None:
         return "unjudged"
-    if isinstance(verdict, dict) and verdict.get("ok"):
+    if meta.verdict.ok:
         return "ok"
-    return "retry" if meta.get("final") else "resume"
+    return "retry" if meta.final else "resume"
 
 
 def resume_history(state: ItemState) -> tuple[Turn, ...]:
     """The turns that continue a conversation whose last response failed validation."""
-    meta = state.response_meta or {}
-    earlier = tuple(Turn(t["role"], t["text"]) for t in meta.get("history", []))
-    failures = list((meta.get("verdict") or {}).get("failures") or ["the file failed validation"])
+    meta = state.response_meta
+    earlier = tuple(Turn(role, text) for role, text in meta.history) if meta else ()  # type: ignore[arg-type]
+    verdict = meta.verdict if meta else None
+    failures = list(verdict.failures if verdict and verdict.failures else ["the file failed validation"])
     return (
         *earlier,
         Turn("assistant", state.response_text or ""),
@@ -123,8 +123,8 @@ def resume_history(state: ItemState) -> tuple[Turn, ...]:
     )
 
 
-def request_from_prompt(meta: dict[str, Any]) -> RowRequest:
-    return RowRequest(str(meta["system"]), str(meta["shared"]), str(meta["row"]), str(meta["title"]))
+def request_from_prompt(meta: PromptRecord) -> RowRequest:
+    return RowRequest(meta.system, meta.shared, meta.row, meta.title)
 
 
 def recover_responses(ctx: Context, book: UsageBook) -> list[str]:
@@ -147,29 +147,25 @@ def recover_responses(ctx: Context, book: UsageBook) -> list[str]:
         if state.response_text == paid.text and state.response_answers(paid.request_key):
             continue
         ctx.store.put(files, RESPONSE, paid.text)
-        ctx.store.put(
-            files,
-            RESPONSE_META,
-            {
-                "item": files.id,
-                "stage": "process",
-                "inputs": {"request": paid.request_key},
-                "model_id": paid.model,
-                "model": str((state.prompt_meta or {}).get("model") or ""),
-                "provider": paid.provider,
-                "response_sha256": sha256_text(paid.text),
-                "stop_reason": paid.stop_reason,
-                "usage": paid.usage.as_dict(),
-                "latency_s": paid.latency_s,
-                "request_id": paid.request_id,
-                "attempt": paid.attempt,
-                "history": [{"role": role, "text": text} for role, text in paid.history],
-                "verdict": None,
-                "final": False,
-                "received_at": paid.ts,
-                "restored_from": "ledger.jsonl",
-            },
+        restored_record = ResponseRecord(
+            item=files.id,
+            request_key=paid.request_key,
+            model_id=paid.model,
+            model=state.prompt_meta.model if state.prompt_meta else "",
+            response_sha256=sha256_text(paid.text),
+            stop_reason=paid.stop_reason,
+            usage=paid.usage,
+            latency_s=paid.latency_s,
+            request_id=paid.request_id,
+            attempt=paid.attempt,
+            history=paid.history,
+            verdict=None,
+            final=False,
+            received_at=paid.ts,
+            provider=paid.provider,
+            restored_from="ledger.jsonl",
         )
+        ctx.store.put(files, RESPONSE_META, restored_record)
         restored.append(files.id)
     return restored
 
@@ -190,7 +186,7 @@ def process_work(ctx: Context, judge: Judge | None = None) -> Work:
         if not state.prompt_current():
             work.blocked.append((files.id, "prompt.md is stale (raw.json changed): run prepare"))
             continue
-        model = ctx.model_for(str(state.prompt_meta.get("model") or row.model))
+        model = ctx.model_for(state.prompt_meta.model or row.model)
         use = response_use(state, state.request_key(model.id))
         if use in ("ok", "unjudged"):
             work.reuse.append(files.id)
@@ -212,6 +208,7 @@ def planned_work(ctx: Context, *, batch_only: bool = False) -> Work:
     """
     work = Work()
     reference = reference_text(ctx.plan)
+    reference_sha = sha256_text(reference)
     existing = set(ctx.store.item_ids(ctx.batch))
     for row in candidate_rows(ctx):
         files = ItemFiles(item_id(row.id), ctx.batch.item_dir(item_id(row.id)))
@@ -222,9 +219,7 @@ def planned_work(ctx: Context, *, batch_only: bool = False) -> Work:
         if not row.is_pending:
             work.not_pending.append(files.id)
             continue
-        inputs = raw_inputs(ctx.plan, row, reference)
-        raw = {"inputs": inputs, "input_hash": sha256_json(inputs)}
-        request = request_from_raw(raw)
+        request = request_from_raw(raw_record(ctx.plan, row, reference, reference_sha))
         model = ctx.model_for(row.model)
         state = ctx.store.load(files)
         key = request_key(sha256_text(request.as_text()), model.id)

@@ -21,10 +21,18 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from orchestrator.pipeline.store.batch import Batch, item_sort_key
+from orchestrator.pipeline.store.records import (
+    ErrorRecord,
+    ParsedRecord,
+    PromptRecord,
+    RawRecord,
+    ResponseRecord,
+)
 from orchestrator.pipeline.store.shapes import checked, load_json, read_checkpoint_text
 from orchestrator.pipeline.store.writer import Writer
 from orchestrator.recorder.atomic import atomic_write
@@ -130,30 +138,41 @@ class ItemFiles:
         return [self.dir / name for name in STAGE_FILES[stage]]
 
     def load(self) -> ItemState:
+        """Every checkpoint of the item, each checked against its shape and read into its record."""
         return ItemState(
             files=self,
-            raw=read_json(self.raw),
-            prompt_meta=read_json(self.prompt_meta),
+            raw=_record(RawRecord, read_json(self.raw)),
+            prompt_meta=_record(PromptRecord, read_json(self.prompt_meta)),
             prompt_text=read_text(self.prompt),
-            response_meta=read_json(self.response_meta),
+            response_meta=_record(ResponseRecord, read_json(self.response_meta)),
             response_text=read_text(self.response),
-            parsed=read_json(self.parsed),
-            error=read_json(self.dir / ERROR),
+            parsed=_record(ParsedRecord, read_json(self.parsed)),
+            error=_record(ErrorRecord, read_json(self.dir / ERROR)),
         )
+
+
+_R = TypeVar("_R", RawRecord, PromptRecord, ResponseRecord, ParsedRecord, ErrorRecord)
+
+
+def _record(kind: type[_R], data: dict[str, Any] | None) -> _R | None:
+    return kind.from_json(data) if data is not None else None
+
+
+Record = RawRecord | PromptRecord | ResponseRecord | ParsedRecord | ErrorRecord
 
 
 @dataclass(frozen=True)
 class ItemState:
-    """Everything checkpointed for one item, read once."""
+    """Everything checkpointed for one item, read once: typed records and the two texts."""
 
     files: ItemFiles
-    raw: dict[str, Any] | None
-    prompt_meta: dict[str, Any] | None
+    raw: RawRecord | None
+    prompt_meta: PromptRecord | None
     prompt_text: str | None
-    response_meta: dict[str, Any] | None
+    response_meta: ResponseRecord | None
     response_text: str | None
-    parsed: dict[str, Any] | None
-    error: dict[str, Any] | None = None
+    parsed: ParsedRecord | None
+    error: ErrorRecord | None = None
 
     @property
     def id(self) -> str:
@@ -161,13 +180,13 @@ class ItemState:
 
     @property
     def raw_hash(self) -> str | None:
-        return str(self.raw["input_hash"]) if self.raw and "input_hash" in self.raw else None
+        return self.raw.input_hash if self.raw is not None else None
 
-    @property
+    @cached_property
     def prompt_sha(self) -> str | None:
         return sha256_text(self.prompt_text) if self.prompt_text is not None else None
 
-    @property
+    @cached_property
     def response_sha(self) -> str | None:
         return sha256_text(self.response_text) if self.response_text is not None else None
 
@@ -177,8 +196,8 @@ class ItemState:
         return (
             meta is not None
             and self.raw_hash is not None
-            and _get(meta, "inputs", "raw") == self.raw_hash
-            and meta.get("prompt_sha256") == self.prompt_sha
+            and meta.raw_hash == self.raw_hash
+            and meta.prompt_sha256 == self.prompt_sha
         )
 
     def request_key(self, model_id: str) -> str | None:
@@ -192,16 +211,15 @@ class ItemState:
             key is not None
             and meta is not None
             and self.response_text is not None
-            and _get(meta, "inputs", "request") == key
-            and meta.get("response_sha256") == self.response_sha
+            and meta.request_key == key
+            and meta.response_sha256 == self.response_sha
         )
 
     def response_current(self, model_id: str | None = None) -> bool:
         """``response.md`` answers today's ``prompt.md`` (for ``model_id``, when given)."""
         if self.response_meta is None or not self.prompt_current():
             return False
-        model = model_id or str(self.response_meta.get("model_id", ""))
-        return self.response_answers(self.request_key(model))
+        return self.response_answers(self.request_key(model_id or self.response_meta.model_id))
 
     def parsed_current(self) -> bool:
         """``parsed.json`` was made from today's response and raw row."""
@@ -209,18 +227,9 @@ class ItemState:
         return (
             parsed is not None
             and self.response_current()
-            and _get(parsed, "inputs", "response") == self.response_sha
-            and _get(parsed, "inputs", "raw") == self.raw_hash
+            and parsed.response_sha256 == self.response_sha
+            and parsed.raw_hash == self.raw_hash
         )
-
-
-def _get(data: dict[str, Any], *keys: str) -> Any:
-    value: Any = data
-    for key in keys:
-        if not isinstance(value, dict):
-            return None
-        value = value.get(key)
-    return value
 
 
 def _shared_strings(state: ItemState) -> ItemState:
@@ -230,14 +239,11 @@ def _shared_strings(state: ItemState) -> ItemState:
     is most of a run's memory. Interned, every item points at one string.
     """
     raw, meta = state.raw, state.prompt_meta
-    reference = (raw or {}).get("inputs", {}).get("reference")
-    if isinstance(reference, dict) and isinstance(reference.get("text"), str):
-        reference["text"] = sys.intern(reference["text"])
+    if raw is not None:
+        raw = replace(raw, reference_text=sys.intern(raw.reference_text))
     if meta is not None:
-        for name in ("system", "shared"):
-            if isinstance(meta.get(name), str):
-                meta[name] = sys.intern(meta[name])
-    return state
+        meta = replace(meta, system=sys.intern(meta.system), shared=sys.intern(meta.shared))
+    return replace(state, raw=raw, prompt_meta=meta)
 
 
 def _empty_state(files: ItemFiles) -> ItemState:
@@ -294,7 +300,7 @@ class ItemStore:
             state = self._cache[key] = _empty_state(files) if fresh else _shared_strings(files.load())
         return state
 
-    def put(self, files: ItemFiles, name: str, value: dict[str, Any] | str | None) -> ItemState:
+    def put(self, files: ItemFiles, name: str, value: Record | str | None) -> ItemState:
         """Write checkpoint ``name`` of an item (``None``: remove it); return the item's new state."""
         state = self.load(files)
         changes: dict[str, Any] = {_FIELDS[name]: value}
@@ -308,7 +314,7 @@ class ItemStore:
             else:
                 path.unlink(missing_ok=True)
             return state
-        data = encode_json(value) if isinstance(value, dict) else value.encode("utf-8")
+        data = value.encode("utf-8") if isinstance(value, str) else encode_json(value.to_json())
         if self.writer is not None:
             self.writer.replace(path, data)
         else:

@@ -27,6 +27,7 @@ from orchestrator.dispatch.ledger import Ledger
 from orchestrator.models import Usage
 from orchestrator.pipeline.context import Context, StageResult
 from orchestrator.pipeline.store.checkpoints import ItemFiles, read_json, read_text, write_text
+from orchestrator.pipeline.store.records import ParsedRecord
 from orchestrator.pipeline.view.summary import RowResult, RunSummary, usd
 from orchestrator.validators import extract_document
 
@@ -95,20 +96,20 @@ def _chart(results: list[RowResult]) -> tuple[str, str]:
     return title, "\n".join(parts)
 
 
-def _checks(parsed: dict[str, Any] | None) -> str:
+def _checks(parsed: ParsedRecord | None) -> str:
     """Failed checks in full; passed and skipped ones folded into a count."""
-    if not parsed or not parsed.get("checks"):
+    if parsed is None or not parsed.checks:
         return '<span class="skip">not parsed yet</span>'
     failed, rest = [], []
-    for check in parsed["checks"]:
-        name, msg = _e(check.get("name")), _e(check.get("message", ""))
-        if check.get("skipped"):
+    for check in parsed.checks:
+        name, msg = _e(check.name), _e(check.message)
+        if check.skipped:
             rest.append(f'<li class="skip" title="{msg}">&ndash; {name} (skipped)</li>')
-        elif check.get("ok"):
+        elif check.ok:
             rest.append(f'<li class="pass" title="{msg}">&#10003; {name}</li>')
         else:
             failed.append(f'<li class="fail">&#10007; {name}: {msg}</li>')
-    passed = sum(1 for c in parsed["checks"] if c.get("ok") and not c.get("skipped"))
+    passed = sum(1 for c in parsed.checks if c.ok and not c.skipped)
     summary = f'<summary><span class="pass">&#10003; {passed} passed</span>'
     summary += f', <span class="fail">{len(failed)} failed</span></summary>' if failed else "</summary>"
     return (
@@ -139,12 +140,12 @@ def _value(value: object) -> str:
     return ", ".join(str(v) for v in value) if isinstance(value, list) else str(value)
 
 
-def _doc_row(files: ItemFiles, parsed: dict[str, Any] | None, result: RowResult, md: MarkdownIt) -> str:
+def _doc_row(files: ItemFiles, parsed: ParsedRecord | None, result: RowResult, md: MarkdownIt) -> str:
     """A full-width row under the item's row: its document, rendered, in a <details>."""
     content = _content(files, result)
     if content is None:
         return ""
-    front = (parsed or {}).get("front_matter") or {}
+    front = parsed.front_matter if parsed is not None else {}
     fm = "".join(f"<span><b>{_e(k)}</b>: {_e(_value(v))}</span> " for k, v in front.items())
     label = f"View {Path(result.output).name}" if result.output else "View the latest response"
     return (

@@ -25,17 +25,17 @@ def _classify(state: ItemState, row: Row | None, stopped: set[str], stop: str | 
     if state.id in stopped:  # never sent, or left without a verdict: nothing failed, a rerun sends it
         return "pending", f"not finished: the run stopped ({stop}); a rerun sends it"
     parsed = state.parsed
-    if parsed is not None and state.parsed_current() and not parsed.get("ok"):
-        return "parse_error", "; ".join(parsed.get("failures") or []) or "invalid output"
+    if parsed is not None and state.parsed_current() and not parsed.ok:
+        return "parse_error", "; ".join(parsed.failures) or "invalid output"
     meta = state.response_meta
-    verdict = (meta or {}).get("verdict")
-    if meta is not None and state.response_current() and isinstance(verdict, dict):
-        if not verdict.get("ok"):
-            return "parse_error", "; ".join(verdict.get("failures") or []) or "invalid output"
+    verdict = meta.verdict if meta is not None else None
+    if verdict is not None and state.response_current():
+        if not verdict.ok:
+            return "parse_error", "; ".join(verdict.failures) or "invalid output"
         return "pending", WAITING_FOR_PARSE
     error = state.error
-    if error is not None and error.get("error"):
-        return "failed", str(error["error"])
+    if error is not None and error.outcome.error:
+        return "failed", error.outcome.error
     if not row.is_pending:
         return "pending", f"row status is {row.status!r}"
     if state.prompt_meta is None:
@@ -55,20 +55,20 @@ def row_results(ctx: Context, book: UsageBook, report: DispatchReport | None = N
         state = ctx.store.load(files)
         row = rows.get(files.id)
         usage, cost, calls = book.for_key(files.id)
-        raw_row = (state.raw or {}).get("inputs", {}).get("row", {})
-        model = str((state.response_meta or {}).get("model") or (row.model if row else raw_row.get("model", "")))
+        raw, meta = state.raw, state.response_meta
+        model = (meta.model if meta else "") or (row.model if row else (raw.model if raw else ""))
         complete = row is not None and row.status == "complete"
         kind, reason = ("complete", None) if complete else _classify(state, row, stopped, stop)
         if not complete and files.id == fatal_key and report is not None and report.fatal is not None:
             kind, reason = "failed", report.fatal.render().splitlines()[0]
-        output = (state.parsed or {}).get("output") if complete else None
+        output = state.parsed.output if complete and state.parsed else None
         used = book.providers_of(files.id)
-        provider = (state.response_meta or {}).get("provider") or (used[-1] if used else None)
+        provider = (meta.provider if meta else None) or (used[-1] if used else None)
         results.append(
             RowResult(
                 item=files.id,
-                row_id=row.id if row else str(raw_row.get("id", "?")),
-                title=row.title if row else str(raw_row.get("title", "")),
+                row_id=row.id if row else (raw.row_id if raw else "?"),
+                title=row.title if row else (raw.title if raw else ""),
                 status=row.status if row else "missing",
                 model=model,
                 attempts=calls,
