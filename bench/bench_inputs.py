@@ -45,16 +45,18 @@ def _cases(root: Path) -> dict[str, tuple[str, Callable[[], None]]]:
         "reference: FIFO": (PLAN, lambda: ((root / REF).unlink(), os.mkfifo(root / REF))),
         "reference: symlink loop": (PLAN, lambda: ((root / REF).unlink(), (root / REF).symlink_to("idempotency.md"))),
         "plan: /dev/zero": ("/dev/zero", lambda: None),
-        "plan: FIFO": ("fifo.md", lambda: os.mkfifo(root / "fifo.md")),
-        "plan: 2,097,152 list items (8 MiB)": ("bullets.md", lambda: (root / "bullets.md").write_text("- x\n" * 2**21)),
-        "plan: 5,000 repeated sections": ("dups.md", lambda: (root / "dups.md").write_text(
+        "plan: FIFO": ("plans/fifo.md", lambda: os.mkfifo(root / "plans/fifo.md")),
+        "plan: 2,097,152 list items (8 MiB)": ("plans/bullets.md",
+                                               lambda: (root / "plans/bullets.md").write_text("- x\n" * 2**21)),
+        "plan: 5,000 repeated sections": ("plans/dups.md", lambda: (root / "plans/dups.md").write_text(
             head + "\n## Content Rules\n- more\n" * 5_000)),
-        "plan: 3,000 phases of one row": ("phases.md", lambda: (root / "phases.md").write_text(head + "".join(
+        "plan: 3,000 phases of one row": ("plans/phases.md", lambda: (root / "plans/phases.md").write_text(
+            head + "".join(
             f"\n## Phase {n}\n| # | Title | Filename | Model | Status |\n|---|---|---|---|---|\n"
             f"| {n} | T{n} | t{n}.md | haiku | pending |\n" for n in range(10, 3_000)))),
-        "plan: 99,000 rows": ("rows.md", lambda: (root / "rows.md").write_text(
+        "plan: 49,000 rows": ("plans/rows.md", lambda: (root / "plans/rows.md").write_text(
             head + "\n## Phase 3\n| # | Title | Filename | Model | Status |\n|---|---|---|---|---|\n"
-            + "".join(f"| {n} | T{n} | t{n}.md | haiku | pending |\n" for n in range(10, 99_010)))),
+            + "".join(f"| {n} | T{n} | t{n}.md | haiku | pending |\n" for n in range(10, 49_010)))),
     }
 
 

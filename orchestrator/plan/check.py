@@ -137,8 +137,9 @@ def check_rows(plan: Plan, _models: ModelTable) -> Iterator[Problem]:
 
 def check_filenames(plan: Plan, _models: ModelTable) -> Iterator[Problem]:
     out_dir = plan.output_dir_path()
+    real_out = Path(os.path.realpath(out_dir)) if out_dir is not None else None  # once, not once per row
     for row in _complete_tables(plan):
-        problem = filename_problem(row.filename, out_dir)
+        problem = filename_problem(row.filename, out_dir, real_out)
         if problem:
             yield _p(plan, row.line, problem,
                      "use a plain relative name such as quorum.md (sub-folders inside the Output Directory are fine)")
@@ -152,11 +153,12 @@ _UNSAFE_CHARS = {":": "':' (a link to it would read as a URL scheme such as java
 _NAME_MAX = 255
 
 
-def filename_problem(filename: str, out_dir: Path | None) -> str | None:
+def filename_problem(filename: str, out_dir: Path | None, real_out: Path | None = None) -> str | None:
     """Why ``filename`` is not a safe output path inside ``out_dir``, or None.
 
     Symlinks are resolved, so a link inside the output folder that points
-    elsewhere is refused too.
+    elsewhere is refused too. ``real_out`` is ``out_dir`` already resolved,
+    when the caller checks many rows.
     """
     if not filename:
         return "row has an empty Filename"
@@ -172,7 +174,7 @@ def filename_problem(filename: str, out_dir: Path | None) -> str | None:
         return f"Filename {filename[:60]}... has a name longer than {_NAME_MAX} bytes, which no file system stores"
     if out_dir is None:
         return None
-    real_out = Path(os.path.realpath(out_dir))
+    real_out = real_out or Path(os.path.realpath(out_dir))
     target = Path(os.path.realpath(out_dir / filename))
     if not target.is_relative_to(real_out) or target == real_out:
         return f"Filename {filename} resolves outside the Output Directory ({target})"
