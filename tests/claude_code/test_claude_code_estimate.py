@@ -8,6 +8,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "pipeline"))
 
+from cckit import real_cli
 from pipekit import make_demo, orchestrate
 
 from orchestrator.providers.claude_code.overhead import FIXED_PREFIX_TOKENS
@@ -16,6 +17,7 @@ from orchestrator.sim.server import SimServer
 
 
 def test_claude_code_estimate_adds_the_agents_per_row_overhead(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("ORCHESTRATE_CLAUDE_PATH", str(real_cli()))  # the provider is built (never run)
     demo = make_demo(tmp_path / "demo")
     monkeypatch.chdir(demo.root)
     with SimServer(SimConfig()) as server:
