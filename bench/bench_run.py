@@ -255,6 +255,32 @@ def run_scenario(sc: Scenario) -> dict[str, float]:
     }
 
 
+def run_rate_limited(rows: int = 1000, rpm: int = 3000, workers: int = 50) -> dict[str, float]:
+    """``orchestrate run`` against a simulator enforcing ``rpm``: how much of the limit it used.
+
+    Measured between the first and the last response (the ledger's timestamps),
+    as a rate limit is a ceiling on the steady state, not on start-up.
+    """
+    from datetime import datetime
+
+    work = Path(tempfile.mkdtemp(prefix="bench-rpm-"))
+    plan = make_project(work / "ours", rows)
+    with simulator(f"seed=7,latency_ms=200,rpm={rpm}") as url:
+        env = {**os.environ, "ANTHROPIC_API_KEY": "sk-bench", "ANTHROPIC_BASE_URL": url, "NO_COLOR": "1"}
+        env.pop("ORCHESTRATE_SIM", None)
+        wall, _ = timed(orchestrate_argv(plan, workers), env, work / "ours")
+    ledger = work / "ours" / "data" / "plan-phase1" / "ledger.jsonl"
+    stamps = sorted(
+        datetime.fromisoformat(line["ts"]).timestamp()
+        for line in map(json.loads, ledger.read_text().splitlines())
+        if line.get("response") is not None
+    )
+    shutil.rmtree(work, ignore_errors=True)
+    span = stamps[-1] - stamps[0]
+    achieved = (len(stamps) - 1) / span * 60 if span > 0 else 0.0
+    return {"rows": rows, "rpm": rpm, "wall_s": wall, "achieved_rpm": achieved, "used": achieved / rpm}
+
+
 def table(results: list[dict[str, float]]) -> str:
     lines = [
         "| rows | latency | workers | bare SDK script | `orchestrate run` | ratio | peak RSS (ours / bare) |",
@@ -293,6 +319,7 @@ def main() -> None:
     parser.add_argument("--scenario", action="append", choices=sorted(SCENARIOS), help="run only these")
     parser.add_argument("--rounds", type=int, help="rounds per scenario (default 2; 1 for 10,000 rows)")
     parser.add_argument("--no-docs", action="store_true", help="print only; leave docs/benchmarks.md alone")
+    parser.add_argument("--rpm", action="store_true", help="also run 1,000 rows against a limit of 3,000 rpm")
     args = parser.parse_args()
     if args.quick:
         chosen = [Scenario(200, 200, 50, rounds=args.rounds or 1)]
@@ -304,6 +331,13 @@ def main() -> None:
     results = [run_scenario(sc) for sc in chosen]
     out = table(results)
     scaling = scaling_line(results)
+    if args.rpm:
+        limited = run_rate_limited()
+        out += (
+            f"\n\nAgainst a simulator enforcing {limited['rpm']:,} requests per minute ({limited['rows']:,} rows, "
+            f"200 ms, 50 workers): {limited['achieved_rpm']:,.0f} rpm between the first and the last response, "
+            f"**{limited['used']:.0%} of the limit**."
+        )
     print(out)
     if scaling:
         print(scaling)
