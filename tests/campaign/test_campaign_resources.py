@@ -62,3 +62,22 @@ def test_a_run_releases_every_descriptor_and_socket(tmp_path: Path, monkeypatch:
         while (left := _new_since(before)) and time.monotonic() < deadline:
             time.sleep(0.05)  # the simulator's threads close their side of each connection
         assert left == {}, f"descriptors left open by the run: {left}"
+
+
+def test_status_does_not_parse_a_tracking_file_without_simulated_entries(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``status`` at 10,000 rows took 52 s and 199 MB parsing the tracking file (bench_resources)."""
+    import yaml
+
+    from orchestrator.recorder.simulated import simulated_outputs
+
+    tracking = tmp_path / "tracking.yaml"
+    entries = "".join(f"- path: t{i}.md\n  title: Similar {i}\n  provider: anthropic\n" for i in range(100))
+    tracking.write_text("outputs:\n" + entries)
+    parsed: list[int] = []
+    real_load = yaml.load
+    monkeypatch.setattr(yaml, "load", lambda *a, **k: parsed.append(1) or real_load(*a, **k))
+    assert simulated_outputs(tracking) == set() and parsed == []
+    tracking.write_text("outputs:\n" + entries + "- path: s.md\n  title: S\n  provider: sim\n")
+    assert simulated_outputs(tracking) == {str((tmp_path / "s.md").resolve())} and parsed == [1]
