@@ -333,10 +333,15 @@ def check(camp: Campaign, *, settings: DispatchSettings | None = None, phases: t
             found.pending += 1
         if out.is_file() and (bad := document_problems(out.read_text(encoding="utf-8", errors="replace"))):
             found.fail(f"{out.name} is partial or invalid: {bad}")
-    # a run just killed leaves its own temporary files; the next run must remove every one
-    killed_pid = camp.runs[-1].pid if camp.runs and camp.runs[-1].killed else None
+    # a killed run leaves its own temporary files (and, killed before its start-up sweep, those of the
+    # runs killed before it); the next run that gets going removes every one
+    killed: set[int] = set()
+    for run in reversed(camp.runs):
+        if not run.killed:
+            break
+        killed.add(run.pid)
     for temp in project.temp_files():
-        if killed_pid is None or f".{killed_pid}-" not in temp.name:
+        if not any(f".{pid}-" in temp.name for pid in killed):
             found.fail(f"temporary file left: {temp.relative_to(project.root)}")
     _check_ledger(camp, found, settings or DispatchSettings(), phases)
     for phase in phases:
@@ -522,9 +527,10 @@ class FaultRun:
     given_up: int
 
 
-def fault_run(root: Path, kind: str, rate: float, *, seed: int = 11, rows: int = 36) -> FaultRun:
-    """One run of ``rows`` rows under fault ``kind`` at ``rate``; the final invariants checked after it."""
+def fault_run(root: Path, kind: str, rate: float, *, seed: int = 11, rows: int = 36, extra: str = "") -> FaultRun:
+    """One run of ``rows`` rows under fault ``kind`` at ``rate`` (and ``extra`` settings); invariants after it."""
     config, env = fault_config(kind, rate)
+    config = f"{config},{extra}" if extra else config
     project = make_project(root, rows=rows)
     with simulator(f"seed={seed},{config}") as server:
         camp = Campaign(project, server, env=env)
