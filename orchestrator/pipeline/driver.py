@@ -24,6 +24,7 @@ from orchestrator.dispatch.signals import stop_on_signals
 from orchestrator.doctor import SkippedRule, skipped_rules
 from orchestrator.errors import (
     EXIT_FAILED,
+    EXIT_INTERRUPTED,
     EXIT_OK,
     BadInputError,
     ConfirmationRequired,
@@ -210,8 +211,6 @@ def run_clean(sess: Session, stage: str) -> int:
     return EXIT_OK
 
 
-
-EXIT_INTERRUPTED = 130
 #: how an :class:`EnvironmentFailure`'s message starts (a job's error that is the machine's, not the model's)
 _ENVIRONMENT = "a check cannot run on this machine"
 
