@@ -176,6 +176,8 @@ def run_estimate(sess: Session) -> int:
     if sess.opts.as_json:
         sess.emit_json(est.as_dict())
     else:
+        if provider is not None:  # the provider that counted the tokens, and that a run with these options uses
+            sess.say(provider_line(provider.name, sess.provider_why))
         sess.say(estimate_text(est))
     return EXIT_OK
 

@@ -131,3 +131,12 @@ def test_status_and_the_tracking_file_mark_simulated_outputs(
     assert "SIMULATED" not in orchestrate("status", str(demo.plan), "--phase", "1").out
     assert "SIMULATED" not in demo.plan.read_text(encoding="utf-8") and "## Run Notes" not in demo.plan.read_text()
     assert "provider: anthropic" in (demo.outputs / "tracking.yaml").read_text(encoding="utf-8")
+
+
+def test_estimate_names_the_provider_that_counted(demo: Demo, sim: Callable[..., SimServer]) -> None:
+    sim()
+    counted = orchestrate("estimate", str(demo.plan), "--phase", "1", *SIM)
+    assert counted.out.startswith("Provider: sim (--provider sim): the local API SIMULATOR")
+    assert "COST ESTIMATE: glossary-phase1" in counted.out, "the dollars are what a real run would cost"
+    local = orchestrate("estimate", str(demo.plan), "--phase", "1")
+    assert local.out.startswith("COST ESTIMATE") and "(local estimate: characters / 4)" in local.out
