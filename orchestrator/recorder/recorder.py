@@ -37,7 +37,7 @@ from orchestrator.recorder.lock import PlanLock
 from orchestrator.recorder.reconcile import Reconciled, reconcile
 from orchestrator.recorder.tracking import TrackingEntry, register_entries
 from orchestrator.recorder.updates import PlanUpdate, apply_plan_updates
-from orchestrator.recorder.writes import QUEUED_HINT, Unsettled, Written, read_text, rewrite
+from orchestrator.recorder.writes import QUEUED_HINT, Unsettled, Written, read_optional, read_text, rewrite
 from orchestrator.safeio import TRACKING
 
 log = logging.getLogger(__name__)
@@ -302,22 +302,23 @@ class Recorder:
                 self._pending.entries.setdefault(path, entry)
 
     def _write_plan(self, batch: _Batch) -> None:
-        last: list[PlanUpdate] = []
+        last: list[tuple[PlanUpdate, dict[Key, str]]] = []
         doubted: dict[str, float] = {}  # doubtful text -> when first read
 
         def change(text: str | None) -> str:
             update = apply_plan_updates(text or "", self.plan_path, batch.statuses, batch.notes, self._known)
-            if _doubtful(update, text or "", self._known):
+            undone = self._undone(update.plan, batch.statuses)
+            if _doubtful(update, text or "", self._known) or undone:
                 # maybe an in-place save caught half done: believed only when read again a while later
                 # (an empty plan never: the recorder would write over it)
                 first = doubted.setdefault(text or "", time.monotonic())
                 if not (text or "").strip() or time.monotonic() - first < SETTLED_AFTER_S:
                     raise Unsettled
-            last.append(update)
+            last.append((update, undone))
             return update.text
 
         written = rewrite(self.plan_path, change)
-        update = last[-1]
+        update, undone = last[-1]
         self._known = update.text
         self._tracking_path = update.plan.tracking_file_path()
         with self._wake:
@@ -331,6 +332,30 @@ class Recorder:
                 self._recorded.pop((phase, row_id), None)
                 self._wanted.pop((phase, row_id), None)
                 self._skipped[(phase, row_id)] = reason
+            for key, reason in undone.items():  # written by an earlier flush, gone since
+                self._recorded.pop(key, None)
+                self._wanted.pop(key, None)
+                self._skipped[key] = reason
+
+    def _undone(self, plan: Plan, now: dict[Key, tuple[str, str]]) -> dict[Key, str]:
+        """Statuses earlier flushes wrote that ``plan`` no longer shows (a save undid them), with why.
+
+        Kept as they are found here, so that when the command ends a plan
+        still holding the recorder's last text needs no parse to be checked.
+        """
+        with self._wake:
+            earlier = {key: wanted for key, wanted in self._wanted.items() if key not in now}
+        if not earlier:
+            return {}
+        index = RowIndex(plan)
+        undone: dict[Key, str] = {}
+        for key, (filename, status) in earlier.items():
+            located = index.locate(key, filename)
+            if isinstance(located, str):
+                undone[key] = located
+            elif located[1].status != status:
+                undone[key] = _undone_reason(status, located[1].status_text)
+        return undone
 
     def _write_tracking(self, batch: _Batch) -> None:
         path = self._tracking_path
@@ -365,8 +390,11 @@ class Recorder:
         in place): the plan is read again for up to :data:`VERIFY_PATIENCE_S`.
         """
         with self._wake:
-            wanted, skipped = dict(self._wanted), dict(self._skipped)
+            wanted, skipped, known = dict(self._wanted), dict(self._skipped), self._known
         missing: dict[Key, str] = {key: why for key, why in skipped.items() if key not in wanted}
+        on_disk = read_optional(self.plan_path)
+        if known is not None and on_disk == known.encode("utf-8"):
+            return missing  # the recorder's last text, which holds every status it recorded: no parse needed
         deadline = time.monotonic() + VERIFY_PATIENCE_S
         while wanted:
             index = RowIndex(parse_plan(read_text(self.plan_path), self.plan_path))
@@ -377,8 +405,7 @@ class Recorder:
                 if isinstance(located, str):
                     found[key], absent = located, True
                 elif located[1].status != status:
-                    now = located[1].status_text or "empty"
-                    found[key] = f"written {status}, but a later save of the plan made it {now!r}"
+                    found[key] = _undone_reason(status, located[1].status_text)
             if not absent or time.monotonic() >= deadline:
                 missing.update(found)
                 break
@@ -388,6 +415,10 @@ class Recorder:
     def _count(self, written: Written) -> None:
         self._writes += written.writes
         self._bytes += written.bytes
+
+
+def _undone_reason(status: str, now: str) -> str:
+    return f"written {status}, but a later save of the plan made it {now or 'empty'!r}"
 
 
 def _doubtful(update: PlanUpdate, text: str, known: str | None) -> bool:

@@ -209,3 +209,36 @@ def test_a_holder_killed_while_writing_the_lock_owner_leaves_no_temp_file(tmp_pa
     with Recorder(plan_path):
         pass
     assert not left.exists()
+
+
+def test_a_status_undone_between_two_flushes_fails_the_strict_recorder(tmp_path: Path) -> None:
+    plan_path = _plan(tmp_path, ["pending", "pending"])
+    with (
+        pytest.raises(RecordError, match=r"row 1: written complete, but a later save of the plan made it 'pending'"),
+        Recorder(plan_path, debounce=60, strict=True) as rec,
+    ):
+        rec.set_status(1, "1", "f1.md", "complete")
+        rec.flush()
+        undone = plan_path.read_text().replace("| f1.md | haiku | complete |", "| f1.md | haiku | pending |")
+        plan_path.write_text(undone)  # an editor holding the older text saves it
+        rec.set_status(1, "2", "f2.md", "complete")
+        rec.flush()
+    assert "| f2.md | haiku | complete |" in plan_path.read_text()
+
+
+def test_closing_check_of_a_plan_still_holding_the_last_write_parses_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from orchestrator.recorder import recorder as recorder_module
+
+    plan_path = _plan(tmp_path, ["pending", "pending"])
+    with Recorder(plan_path, debounce=60, strict=True) as rec:
+        rec.set_status(1, "1", "f1.md", "complete")
+        rec.set_status(1, "2", "f2.md", "complete")
+        rec.flush()
+
+        def no_parse(*args: object, **kwargs: object) -> None:
+            raise AssertionError("a 10,000-row plan would be parsed once more for nothing")
+
+        monkeypatch.setattr(recorder_module, "parse_plan", no_parse)
+    assert {row.status for row in read_plan(plan_path).rows()} == {"complete"}
