@@ -10,12 +10,13 @@ truncates the plan and writes it (``vim`` with ``backupcopy=yes``, shell
 redirection), ``both`` alternates. A reader sees an in-place save half
 done; a save can undo a status written between the read and the write.
 After each save, ``N`` is appended to LOG (flushed), so a test knows which
-saves had happened by any moment.
+saves had happened by any moment. SIGTERM stops it between two saves.
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -49,8 +50,11 @@ def main() -> None:
     )
     deadline = time.monotonic() + seconds
     number = 0
+    stopping: list[int] = []
+    # SIGTERM ends the loop between two saves: a save cut off in place would leave the plan empty
+    signal.signal(signal.SIGTERM, lambda signum, frame: stopping.append(signum))
     with log_path.open("a", encoding="utf-8") as log:
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and not stopping:
             new = add_edit(plan.read_text(encoding="utf-8"), number + 1)
             if new is not None:
                 number += 1

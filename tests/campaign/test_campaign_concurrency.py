@@ -23,13 +23,13 @@ pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="POSIX processes
 
 
 def test_a_run_under_an_editor_saving_every_millisecond_never_claims_what_it_did_not_write(tmp_path: Path) -> None:
-    done = edited_run(tmp_path, mode="both", interval_ms=1)
+    done = edited_run(tmp_path, mode="both", interval_ms=1, rows=12)
     result = done.result
     assert done.saves > 100, "the editor kept saving during the run"
     assert result.code in (0, 1), result.err[-2000:]
     if result.code == 0:
         assert done.statuses_after_run == {"complete"}, "exit 0, yet the plan does not show every status"
-        assert "Successful: 36" in result.out
+        assert "Successful: 12" in result.out
     else:
         assert "not recorded" in result.err or "kept changing" in result.err, result.err[-2000:]
         assert "run the same command again" in result.err
@@ -38,7 +38,7 @@ def test_a_run_under_an_editor_saving_every_millisecond_never_claims_what_it_did
     assert done.lost == [], f"every save the editor made is in the plan; lost: {done.lost[:10]}"
     assert done.rerun.code == 0, done.rerun.err[-2000:]
     assert done.billed_by_rerun == 0, "the rerun that records what the run could not is free"
-    assert done.final.problems == [] and done.final.complete == 36
+    assert done.final.problems == [] and done.final.complete == 12
 
 
 def test_a_second_run_on_the_same_phase_is_refused_within_a_second(tmp_path: Path) -> None:
@@ -51,7 +51,8 @@ def test_a_second_run_on_the_same_phase_is_refused_within_a_second(tmp_path: Pat
         second_started = time.monotonic()
         second = camp.run()
         took = time.monotonic() - second_started
-        assert took < 1.0 + _startup_allowance(camp), f"refused at once (took {took:.1f} s)"
+        idle = _startup_allowance(camp)  # measured now, under the same load as the refused run
+        assert took < 1.5 + idle, f"refused at once (took {took:.1f} s; a run with nothing to do: {idle:.1f} s)"
         assert second.code == 1, second.err
         assert "locked by another orchestrate process" in second.err and "--wait" in second.err
         assert f"pid {first.pid}" in second.err
@@ -61,7 +62,7 @@ def test_a_second_run_on_the_same_phase_is_refused_within_a_second(tmp_path: Pat
 
 
 def test_runs_on_two_phases_of_one_plan_queue_with_wait_and_both_complete(tmp_path: Path) -> None:
-    project = make_project(tmp_path / "p", rows=24, phases=2)
+    project = make_project(tmp_path / "p", rows=12, phases=2)
     with simulator("latency_ms=40") as server:
         one = Campaign(project, server, workers=2, phase=1)
         two = Campaign(project, server, workers=2, phase=2)
@@ -74,9 +75,9 @@ def test_runs_on_two_phases_of_one_plan_queue_with_wait_and_both_complete(tmp_pa
         done_one, done_two = one.finish(first, started), two.finish(queued, started)
         assert (done_one.code, done_two.code) == (0, 0), done_one.err[-1000:] + done_two.err[-1000:]
         assert {row.status for row in project.rows().values()} == {"complete"}
-        assert len(project.ledger(1)) >= 12 and len(project.ledger(2)) >= 12
+        assert len(project.ledger(1)) >= 6 and len(project.ledger(2)) >= 6
         found = check(one, phases=(1, 2))
-        assert found.problems == [] and found.complete == 24
+        assert found.problems == [] and found.complete == 12
 
 
 def _wait_for_lock_owner(project: object, proc: subprocess.Popen[str]) -> None:

@@ -26,27 +26,26 @@ pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="POSIX signals a
 
 def test_killed_runs_and_their_reruns_lose_nothing_and_pay_nothing_twice(tmp_path: Path) -> None:
     tally = Tally()
-    rng = random.Random(13)
-    for number in range(2):
-        crash_round(tmp_path / f"round{number}", rng, kills=3, tally=tally)
+    crash_round(tmp_path / "round", random.Random(13), kills=3, tally=tally)
     assert tally.problems == []
-    assert tally.kills >= 3, f"the campaign killed runs ({tally})"
-    assert tally.rows_complete == 72 and tally.rows_pending == 0
+    assert tally.kills >= 1, f"the campaign killed runs ({tally})"
+    assert tally.rows_complete == 36 and tally.rows_pending == 0
 
 
-@pytest.mark.parametrize("point", ["temp:3", "replaced:45", "plan:2", "ledger:4"])
-def test_a_kill_at_each_instrumented_instant_is_survived(tmp_path: Path, point: str) -> None:
+def test_a_kill_at_each_instrumented_instant_is_survived(tmp_path: Path) -> None:
+    """One plan, killed in turn at each instant where a crash costs most, each kill followed by its rerun."""
     project = make_project(tmp_path / "p", rows=12)
     with simulator("latency_ms=20,ptruncated=0.2") as server:
         camp = Campaign(project, server, workers=3)
-        killed = camp.run(crash_at=point)
-        assert killed.killed, f"the run reached {point}: {killed.err[-500:]}"
-        assert check(camp).problems == []
+        for point in ("temp:3", "ledger:2", "replaced:6", "plan:2"):
+            killed = camp.run(crash_at=point)
+            assert killed.killed, f"the run reached {point}: {killed.err[-500:]}"
+            assert check(camp).problems == [], point
+        valid_before = {line["key"] for line in project.ledger() if line.get("outcome") == "ok"}
         billed = server.stats.messages_created
         rerun = camp.run()
         assert rerun.code == 0, rerun.err[-1500:]
         found = check(camp)
         assert found.problems == [] and found.complete == 12
-        valid_before = {line["key"] for line in project.ledger()[: camp.marks[1]] if line.get("outcome") == "ok"}
         # only rows without a valid response are called (each at most 1 + 2 repairs), plus what was in flight
         assert server.stats.messages_created - billed <= 3 * (12 - len(valid_before)) + camp.workers
