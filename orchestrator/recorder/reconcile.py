@@ -66,17 +66,21 @@ class Reconciled:
 def reconcile(recorder: Registrar, plan: Plan, *, folders: Iterable[Path] = ()) -> Reconciled:
     """Remove dead writers' temporary files and queue missing registrations (see the module docstring).
 
-    ``folders``: more folders to sweep besides the Output Directory and the
-    tracking file's folder (the batch folder, the report folder).
+    ``folders`` (the batch folder, the report folder: the tool's own) are
+    swept with everything under them; the folders that hold the plan's
+    outputs and its tracking file only at their own level, since the Output
+    Directory may be the plan's folder, or a whole repository.
     """
     done = Reconciled()
-    out_dir = plan.output_dir_path()
-    sweep = {p.resolve() for p in (*folders, plan.tracking_file_path().parent) if p is not None}
-    if out_dir is not None:
-        sweep.add(out_dir.resolve())
-    for folder in sorted(_outermost(sweep)):
+    deep = {p.resolve() for p in folders}
+    shallow = {plan.tracking_file_path().parent.resolve()}
+    if plan.output_dir_path() is not None:
+        shallow |= {plan.output_path(row).parent.resolve() for row in plan.rows() if row.filename}
+    for folder in sorted(_outermost(deep)):
         done.temps_removed += remove_stale_temps_in(folder)
-    if out_dir is not None:
+    for folder in sorted(f for f in shallow if not any(f.is_relative_to(d) for d in deep)):
+        done.temps_removed += remove_stale_temps_in(folder, recursive=False)
+    if plan.output_dir_path() is not None:
         for entry in missing_entries(plan):
             recorder.register(entry)
             done.registered.append(entry.path)

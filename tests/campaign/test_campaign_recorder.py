@@ -242,3 +242,18 @@ def test_closing_check_of_a_plan_still_holding_the_last_write_parses_nothing(
 
         monkeypatch.setattr(recorder_module, "parse_plan", no_parse)
     assert {row.status for row in read_plan(plan_path).rows()} == {"complete"}
+
+
+def test_outputs_folders_are_swept_but_a_whole_repository_is_not_walked(tmp_path: Path) -> None:
+    plan_path = tmp_path / "plan.md"  # the Output Directory is the plan's own folder, e.g. a repository
+    plan_path.write_text(HEAD.replace("out/", "./") + "| 1 | T1 | cards/f1.md | haiku | pending |\n")
+    dead = _dead_pid()
+    (tmp_path / "cards").mkdir()
+    (tmp_path / "node_modules" / "pkg").mkdir(parents=True)
+    beside_output = tmp_path / "cards" / f".f1.md.{dead}-0123456789ab.tmp"
+    elsewhere = tmp_path / "node_modules" / "pkg" / f".x.js.{dead}-0123456789ab.tmp"
+    for path in (beside_output, elsewhere):
+        path.write_text("")
+    with Recorder(plan_path, reconcile=read_plan(plan_path)) as rec:
+        assert rec.reconciled.temps_removed == [beside_output]
+    assert elsewhere.exists(), "folders holding no output are not walked"
