@@ -15,6 +15,7 @@ back afterwards.
 
 from __future__ import annotations
 
+import select
 import signal
 import sys
 import threading
@@ -25,6 +26,7 @@ from typing import TextIO
 from orchestrator.errors import Interrupted, NotConfirmed
 
 _YES = ("y", "yes")
+_SLICE_S = 0.1
 _NO = ("n", "no", "")
 
 
@@ -40,6 +42,21 @@ def _interruptible() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+def _wait_readable(source: TextIO) -> None:
+    """Wait for input in short slices, so a Ctrl-C is acted on at once.
+
+    The kernel may deliver SIGINT to any thread of the process (the writer or
+    the recorder thread, say); Python then runs its handler only when the main
+    thread next runs, which a blocking read would delay until Enter.
+    """
+    try:
+        fd = source.fileno()
+    except (AttributeError, OSError, ValueError):
+        return  # not a real file (a test's StringIO): read at once
+    while not select.select([fd], [], [], _SLICE_S)[0]:
+        pass
 
 
 def ask_yes_no(
@@ -61,6 +78,7 @@ def ask_yes_no(
         print(f"{question} [y/N]: ", end="", file=target, flush=True)
         try:
             with _interruptible():
+                _wait_readable(source)
                 line = source.readline()
         except KeyboardInterrupt:
             print(file=target, flush=True)  # end the line the terminal echoed ^C on

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import signal
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -156,6 +157,8 @@ class Writer:
     # --- the thread -------------------------------------------------------------------
 
     def _run(self) -> None:
+        if hasattr(signal, "pthread_sigmask"):  # Ctrl-C is the main thread's to handle, never this one's
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
         while True:
             with self._wake:
                 while self._open and not self._ops:
