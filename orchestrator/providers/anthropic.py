@@ -84,6 +84,41 @@ _KEY_HINT = "check ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN): missing, wrong, 
 TIMEOUT_VARIABLE = "ORCHESTRATE_TIMEOUT_S"
 
 
+def sdk_client(
+    api_key: str | None, auth_token: str | None, base_url: str | None, timeout: float, *, max_retries: int
+) -> anthropic.AsyncAnthropic:
+    """The SDK client both Anthropic providers use; no key at all is bad input, before any call."""
+    import anthropic
+
+    client = anthropic.AsyncAnthropic(
+        api_key=api_key,
+        auth_token=auth_token,
+        base_url=base_url,
+        max_retries=max_retries,
+        # Not the SDK's default Timeout object, so the SDK does not refuse
+        # large max_tokens for non-streaming calls: the timeout is ours.
+        timeout=anthropic.Timeout(timeout, connect=min(_CONNECT_TIMEOUT_S, timeout)),
+    )
+    if client.api_key is None and client.auth_token is None and client.credentials is None:
+        raise BadInputError(
+            "no Anthropic API key found",
+            hint="set ANTHROPIC_API_KEY, or rehearse offline with --provider sim "
+            "(or against `orchestrate sim serve` via ANTHROPIC_BASE_URL)",
+        )
+    return client
+
+
+def options_from_env(env: Mapping[str, str], options: dict[str, Any]) -> dict[str, Any]:
+    """``options`` with the key, token, base URL and timeout read from ``env`` where not given."""
+    options.setdefault("api_key", env.get("ANTHROPIC_API_KEY") or None)
+    options.setdefault("auth_token", env.get("ANTHROPIC_AUTH_TOKEN") or None)
+    options.setdefault("base_url", env.get("ANTHROPIC_BASE_URL") or None)
+    timeout = timeout_from_env(env)
+    if timeout is not None:
+        options.setdefault("timeout", timeout)
+    return options
+
+
 def timeout_from_env(env: Mapping[str, str]) -> float | None:
     """``ORCHESTRATE_TIMEOUT_S`` as seconds, None when unset; a bad value is bad input."""
     raw = (env.get(TIMEOUT_VARIABLE) or "").strip()
@@ -119,32 +154,12 @@ class AnthropicProvider(Provider):
 
         self._sdk = anthropic
         self._cache_prefix = cache_prefix
-        self._client = anthropic.AsyncAnthropic(
-            api_key=api_key,
-            auth_token=auth_token,
-            base_url=base_url,
-            max_retries=0,
-            # Not the SDK's default Timeout object, so the SDK does not refuse
-            # large max_tokens for non-streaming calls: the timeout is ours.
-            timeout=anthropic.Timeout(timeout, connect=min(_CONNECT_TIMEOUT_S, timeout)),
-        )
-        client = self._client
-        if client.api_key is None and client.auth_token is None and client.credentials is None:
-            raise BadInputError(
-                "no Anthropic API key found",
-                hint="set ANTHROPIC_API_KEY, or rehearse offline with --provider sim",
-            )
+        self._client = sdk_client(api_key, auth_token, base_url, timeout, max_retries=0)
 
     @classmethod
     def create(cls, env: Mapping[str, str], **options: Any) -> Self:
         """Read the key, token and base URL from ``env`` unless given as options."""
-        options.setdefault("api_key", env.get("ANTHROPIC_API_KEY") or None)
-        options.setdefault("auth_token", env.get("ANTHROPIC_AUTH_TOKEN") or None)
-        options.setdefault("base_url", env.get("ANTHROPIC_BASE_URL") or None)
-        timeout = timeout_from_env(env)
-        if timeout is not None:
-            options.setdefault("timeout", timeout)
-        return cls(**options)
+        return cls(**options_from_env(env, options))
 
     @property
     def base_url(self) -> str:

@@ -23,18 +23,18 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from orchestrator.batches.api import BatchInfo, BatchRequest, BatchResultLine, RequestCounts
-from orchestrator.errors import BadInputError, FatalProviderError
+from orchestrator.errors import FatalProviderError
 from orchestrator.providers.anthropic import (
-    _CONNECT_TIMEOUT_S,
     DEFAULT_TIMEOUT_S,
     AnthropicProvider,
     CacheTTL,
     call_result,
     map_error,
     message_params,
+    options_from_env,
     request_params,
+    sdk_client,
     system_blocks,
-    timeout_from_env,
 )
 from orchestrator.providers.base import CallRequest, CallResult, Provider
 
@@ -66,30 +66,12 @@ class AnthropicBatchProvider(Provider):
         self._options: dict[str, Any] = {
             "api_key": api_key, "auth_token": auth_token, "base_url": base_url, "timeout": timeout,
         }
-        self._client = anthropic.AsyncAnthropic(
-            api_key=api_key,
-            auth_token=auth_token,
-            base_url=base_url,
-            max_retries=2,
-            timeout=anthropic.Timeout(timeout, connect=min(_CONNECT_TIMEOUT_S, timeout)),
-        )
-        client = self._client
-        if client.api_key is None and client.auth_token is None and client.credentials is None:
-            raise BadInputError(
-                "no Anthropic API key found",
-                hint="set ANTHROPIC_API_KEY, or rehearse against `orchestrate sim serve` via ANTHROPIC_BASE_URL",
-            )
+        self._client = sdk_client(api_key, auth_token, base_url, timeout, max_retries=2)
 
     @classmethod
     def create(cls, env: Mapping[str, str], **options: Any) -> Self:
         """Read the key, token and base URL from ``env`` unless given as options."""
-        options.setdefault("api_key", env.get("ANTHROPIC_API_KEY") or None)
-        options.setdefault("auth_token", env.get("ANTHROPIC_AUTH_TOKEN") or None)
-        options.setdefault("base_url", env.get("ANTHROPIC_BASE_URL") or None)
-        timeout = timeout_from_env(env)
-        if timeout is not None:
-            options.setdefault("timeout", timeout)
-        return cls(**options)
+        return cls(**options_from_env(env, options))
 
     @property
     def base_url(self) -> str:
