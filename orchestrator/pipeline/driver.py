@@ -52,6 +52,7 @@ from orchestrator.pipeline.view.summary import RunSummary, Tally, command_comple
 from orchestrator.providers.base import Provider
 from orchestrator.providers.registry import create_provider, resolve_provider_name
 from orchestrator.recorder import Recorder
+from orchestrator.request_size import check_request
 from orchestrator.validators.lint import lint_preflight
 
 
@@ -317,6 +318,8 @@ async def _process(sess: Session, rec: RowRecorder, book: UsageBook, state: RunS
         sess.say(provider_line(name, sess.provider_why) + ": nothing to send")
         state.stages.append(StageResult("process", skipped=work.reuse, blocked=work.blocked, waiting=work.waiting))
         return
+    for item in work.dispatch:  # a request that cannot fit its model's window is bad input, never sent
+        check_request(item.request, item.model, item.row, ctx.plan.path)
     provider = _create_provider(sess, name)
     if provider.runs_agents:
         work.dispatch = [item.for_agent(ctx.plan) for item in work.dispatch]

@@ -15,6 +15,7 @@ from pathlib import Path
 from orchestrator.dispatch.jobs import TRUNCATED_FAILURE, Verdict
 from orchestrator.errors import BadInputError
 from orchestrator.pipeline.store.records import RawRecord
+from orchestrator.recorder.atomic import real_path as real  # os.path.realpath: a symlink loop is no RuntimeError
 from orchestrator.validators import CompiledPlan, FileReport, extract_document
 from orchestrator.validators.document import Document, parse_document
 
@@ -54,8 +55,8 @@ class Judge:
             return known
         out_dir = self._targets.get((output_directory, ""))
         if out_dir is None:
-            out_dir = self._targets[(output_directory, "")] = (self.plan_dir / output_directory).resolve()
-        target = (out_dir / filename).resolve()
+            out_dir = self._targets[(output_directory, "")] = real(self.plan_dir / output_directory)
+        target = real(out_dir / filename)
         if not target.is_relative_to(out_dir) or target == out_dir:
             raise BadInputError(
                 f"output path {target} is outside the Output Directory {out_dir}",

@@ -341,8 +341,4 @@ CASES = PLAN_CASES + REFERENCE_CASES + OUTPUT_CASES + TRACKING_CASES + CONFIG_CA
 
 #: (case, command) pairs that still fail in code outside the input layer, and where. Each is
 #: checked to fail exactly so (strict): when the gap is closed the test says to remove it here.
-KNOWN_GAPS: dict[tuple[str, str], str] = {
-    ("plan-symlink-loop", "run"): "orchestrator/pipeline/store/batch.py new_batch: plan_path.resolve() raises "
-    "RuntimeError before the plan is read (use os.path.realpath, or read the plan first)",
-    ("plan-symlink-to-itself", "run"): "same as plan-symlink-loop",
-}
+KNOWN_GAPS: dict[tuple[str, str], str] = {}

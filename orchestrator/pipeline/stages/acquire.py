@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from orchestrator.errors import BadInputError
 from orchestrator.pipeline.context import Context, StageResult
 from orchestrator.pipeline.store.batch import item_id, now_iso
 from orchestrator.pipeline.store.checkpoints import (
@@ -20,32 +19,18 @@ from orchestrator.pipeline.store.checkpoints import (
 )
 from orchestrator.pipeline.store.records import RawRecord
 from orchestrator.plan.model import Plan, Row
+from orchestrator.validators.reference import read_reference
 
 _STATUS = "status"
 
 
 def reference_text(plan: Plan) -> str:
-    """The format reference's text; a missing reference is bad input (exit 2)."""
-    path = plan.format_reference_path()
-    if path is None:
-        raise BadInputError(
-            "the plan has no Format Reference",
-            path=plan.path,
-            hint="add `## Format Reference` with the path of a finished example",
-        )
-    line = plan.format_reference.line if plan.format_reference else None
-    try:
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise BadInputError(f"format reference is not valid UTF-8: {path}", path=plan.path, line=line,
-                            hint="save the file as UTF-8") from None
-    except OSError as exc:
-        raise BadInputError(
-            f"cannot read the format reference {path}: {exc.strerror}",
-            path=plan.path,
-            line=line,
-            hint="fix the Format Reference path",
-        ) from None
+    """The format reference's text, read once per parsed plan and bounded (see :mod:`orchestrator.safeio`).
+
+    The same bytes the compiled validators and ``check`` saw; a missing or
+    unusable reference is bad input (exit 2).
+    """
+    return read_reference(plan).text
 
 
 def raw_record(plan: Plan, row: Row, reference: str, reference_sha256: str) -> RawRecord:

@@ -24,6 +24,7 @@ from orchestrator.plan.check import file_in_the_way
 from orchestrator.plan.model import item_key
 from orchestrator.plan.parser import folder_hint
 from orchestrator.recorder.atomic import atomic_write
+from orchestrator.recorder.atomic import real_path as real  # os.path.realpath: a symlink loop is no RuntimeError
 
 STAGES = ("acquire", "prepare", "process", "parse", "render")
 BATCH_FILE = "batch.json"
@@ -150,8 +151,8 @@ def load_batch(batch_file: Path) -> Batch:
     data = checked(batch_file, load_json(batch_file))
     if data["phase"] < 1:
         raise damaged(batch_file, f"'phase' must be 1 or more, found {data['phase']}")
-    folder = batch_file.parent.resolve()
-    plan = (folder / data["plan"]).resolve()
+    folder = real(batch_file.parent)
+    plan = real(folder / data["plan"])
     if not plan.exists() and data.get("plan_absolute"):
         plan = Path(data["plan_absolute"])
     saved = data.get("settings") or {}
@@ -160,7 +161,7 @@ def load_batch(batch_file: Path) -> Batch:
         plan_path=plan,
         phase=data["phase"],
         dir=folder,
-        report_dir=(folder / data["report_dir"]).resolve(),
+        report_dir=real(folder / data["report_dir"]),
         settings=BatchSettings(model=saved.get("model")),
         created=str(data.get("created", "")),
     )
@@ -237,10 +238,10 @@ def new_batch(
     report_dir: Path | None = None,
 ) -> Batch:
     """A batch object for ``plan_path``'s ``phase`` (not yet saved)."""
-    plan_path = plan_path.resolve()
+    plan_path = real(plan_path)
     ident = check_batch_id(batch_id or default_batch_id(plan_path, phase))
-    root = (data_dir or plan_path.parent / "data").resolve()
-    reports = (report_dir or plan_path.parent / "output" / ident).resolve()
+    root = real(data_dir or plan_path.parent / "data")
+    reports = real(report_dir or plan_path.parent / "output" / ident)
     return Batch(ident, plan_path, phase, root / ident, reports, BatchSettings(), now_iso())
 
 
@@ -306,6 +307,6 @@ def refuse_blocked_folders(batch: Batch) -> None:
 def _existing_for(plan_path: Path, batch_id: str | None, data_dir: Path | None) -> Batch | None:
     if batch_id is None:
         return None
-    root = (data_dir or plan_path.parent / "data").resolve()
+    root = real(data_dir or plan_path.parent / "data")
     candidate = root / batch_id / BATCH_FILE
     return load_batch(candidate) if candidate.is_file() else None
