@@ -132,6 +132,8 @@ def _content(state_files: ItemFiles, result: RowResult) -> str | None:
 def _link(result: RowResult, report_dir: Path) -> str:
     if result.output and Path(result.output).is_file():
         href = Path(os.path.relpath(result.output, report_dir)).as_posix()
+        if not href.startswith(("../", "/")):
+            href = f"./{href}"  # never read as a scheme (`javascript:`), whatever the file is called
         return f'<a href="{_e(href)}">{_e(Path(result.output).name)}</a>'
     return '<span class="skip">not written</span>'
 
