@@ -258,13 +258,31 @@ class Campaign:
         self.runs.append(result)
         return result
 
-    def run(self, *, kill_after: float | None = None, crash_at: str | None = None, timeout: float = 120) -> RunResult:
-        """One ``orchestrate run``: to its end, SIGKILLed after ``kill_after`` s, or at ``crash_at``."""
+    def run(
+        self,
+        *,
+        kill_after: float | None = None,
+        crash_at: str | None = None,
+        kill_while_paying: float | None = None,
+        timeout: float = 120,
+    ) -> RunResult:
+        """One ``orchestrate run``: to its end, or SIGKILLed.
+
+        ``kill_after``: that many seconds after its start; ``kill_while_paying``:
+        that many seconds after its first new ledger line (calls are in flight);
+        ``crash_at``: at an instrumented instant (``NAME:N``).
+        """
         started = time.monotonic()
+        ledger = self.project.batch_dir(self.phase) / "ledger.jsonl"
+        size = ledger.stat().st_size if ledger.exists() else 0
         proc = self.start(crash_at)
+        if kill_while_paying is not None:
+            while proc.poll() is None and (ledger.stat().st_size if ledger.exists() else 0) <= size:
+                time.sleep(0.01)
+            kill_after = time.monotonic() - started + kill_while_paying
         if kill_after is not None:
             try:
-                proc.wait(timeout=kill_after)
+                proc.wait(timeout=max(0.0, kill_after - (time.monotonic() - started)))
             except subprocess.TimeoutExpired:
                 proc.kill()
         return self.finish(proc, started, timeout=timeout)
@@ -465,8 +483,11 @@ def crash_round(root: Path, rng: Any, kills: int, *, faults: str = CRASH_FAULTS,
     with simulator(f"seed={rng.randrange(1 << 30)},{faults}") as server:
         camp = Campaign(project, server)
         for attempt in range(kills):
-            if attempt % 2 == 0:
-                result = camp.run(kill_after=rng.uniform(0.8, 5.0))
+            if attempt % 2 == 0:  # a random instant: anywhere in the run, or while calls are in flight
+                if rng.random() < 0.5:
+                    result = camp.run(kill_after=rng.uniform(0.3, 4.0))
+                else:
+                    result = camp.run(kill_while_paying=rng.uniform(0.0, 1.0))
                 tally.kills_random += result.killed
             else:
                 point = rng.choice(sorted(CRASH_POINTS))
