@@ -49,6 +49,7 @@ from orchestrator.pipeline.view.progress import Progress
 from orchestrator.pipeline.view.report import ESTIMATE_FILE, render
 from orchestrator.pipeline.view.results import row_results
 from orchestrator.pipeline.view.summary import RunSummary, Tally, command_complete, estimate_text, shown
+from orchestrator.pipeline.view.timing import Timings
 from orchestrator.providers.base import Provider
 from orchestrator.providers.registry import create_provider, resolve_provider_name
 from orchestrator.recorder import Recorder
@@ -477,29 +478,38 @@ def run_process(sess: Session, *, everything: bool) -> int:
     book.provider = bound_provider(sess, book)  # bad input before anything is written
     lint_preflight_check(sess)
     state.calls_before = book.totals()[2]
-    with sess.recorder() as rec, ctx.store.writing():
+    clock = Timings()  # ORCHESTRATE_TIMINGS=1: where the time went
+    with sess.recorder() as rec, clock.span("record"), ctx.store.writing():
         if everything:
             for stage in (acquire, prepare):
-                state.stages.append(stage(ctx))
+                with clock.span(stage.__name__):
+                    state.stages.append(stage(ctx))
                 sess.stage_lines(state.stages[-1])
-        asyncio.run(_process(sess, rec, book, state, record=everything))
+        with clock.span("process"):
+            asyncio.run(_process(sess, rec, book, state, record=everything))
         interrupted = _stopped(state) == "interrupted"
         if everything and not interrupted and not state.declined:
             judge = sess.judge()
             done = frozenset(state.processed.parsed if state.processed else ())
-            state.stages.append(parse(ctx, judge, rec, book, done))
+            with clock.span("parse"):
+                state.stages.append(parse(ctx, judge, rec, book, done))
             sess.stage_lines(state.stages[-1])
     if state.declined:
         return EXIT_FAILED
-    ctx = sess.reload()
+    with clock.span("reload"):
+        ctx = sess.reload()
     if everything:
-        write_results(ctx)
+        with clock.span("results"):
+            write_results(ctx)
     summary, code = _summarise(sess, state, book)
     if everything and not interrupted:
-        state.stages.append(render(ctx, summary.rows, summary))
+        with clock.span("render"):
+            state.stages.append(render(ctx, summary.rows, summary))
         sess.stage_lines(state.stages[-1])
         summary.report_path = ctx.batch.report_path
-    return _print_summary(sess, state, summary, code, everything=everything)
+    code = _print_summary(sess, state, summary, code, everything=everything)
+    clock.report()
+    return code
 
 
 def _stopped(state: RunState) -> str | None:
