@@ -525,7 +525,7 @@ FAULT_KINDS: dict[str, tuple[str, dict[str, str]]] = {
     "529": ("p529={rate}", {}),
     "500": ("p500={rate}", {}),
     "disconnect": ("pdisconnect={rate}", {}),
-    # latency 40 +- 200 ms against a 0.15 s client timeout: about {rate} of the calls time out
+    # latency 40 ms +- a spread against a 0.15 s client timeout: {rate} of the calls time out (see fault_config)
     "timeout": ("latency_ms=40,jitter_ms={jitter}", {"ORCHESTRATE_TIMEOUT_S": "0.15"}),
     "truncation": ("ptruncated={rate}", {}),
     "never-valid": ("pnever_valid={rate},pbad_enum=0.3", {}),
@@ -534,7 +534,8 @@ FAULT_KINDS: dict[str, tuple[str, dict[str, str]]] = {
 
 def fault_config(kind: str, rate: float) -> tuple[str, dict[str, str]]:
     config, env = FAULT_KINDS[kind]
-    jitter = int(110 / max(0.05, 1 - rate))  # a wider spread: more calls over the timeout
+    # latency 40 + U(-J, J) ms is over the 150 ms timeout with probability (J - 110) / 2J = rate
+    jitter = int(110 / max(0.05, 1 - 2 * min(rate, 0.45)))
     return config.format(rate=rate, jitter=jitter), env
 
 
