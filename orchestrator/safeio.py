@@ -92,8 +92,11 @@ OUTPUT = Kind("output", "output file", 1 * MIB,
 TRACKING = Kind("tracking", "tracking file", 16 * MIB,
                 "the tracking file is rewritten on every recording: archive old entries to another file")
 CONFIG = Kind("config", "configuration file", 1 * MIB, "a model table is a few KiB of TOML")
+CHECKPOINT = Kind("checkpoint", "batch file", 256 * MIB,
+                  "a batch folder's files are the tool's own (the ledger holds every paid response): "
+                  "clean the stage that wrote it, or raise the limit")
 #: Every kind, for docs and tests.
-KINDS = (PLAN, REFERENCE, OUTPUT, TRACKING, CONFIG)
+KINDS = (PLAN, REFERENCE, OUTPUT, TRACKING, CONFIG, CHECKPOINT)
 
 _SIZE_RE = re.compile(r"^(\d+)\s*([kmg]?)(?:i?b)?$", re.IGNORECASE)
 _UNITS = {"": 1, "k": KIB, "m": MIB, "g": 1024 * MIB}

@@ -95,3 +95,16 @@ def test_a_kill_between_a_response_and_its_group_commit_does_not_pay_again(
     answered = [line["key"] for line in demo.ledger() if line.get("response") is not None]
     assert sorted(answered) == sorted(set(answered)), "no item was answered (and paid) twice"
     assert server.stats.messages_created - paid_before == len(ITEMS) - len(received)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="FIFOs")
+@pytest.mark.parametrize("name", ["item-0002/raw.json", "item-0002/prompt.md", "ledger.jsonl"])
+def test_a_fifo_planted_in_the_batch_folder_is_refused_not_waited_on(demo: Demo, name: str) -> None:
+    assert orchestrate("acquire", str(demo.plan), "--phase", "1").code == 0
+    planted = demo.batch_dir / name
+    planted.unlink(missing_ok=True)
+    os.mkfifo(planted)
+    args = [sys.executable, "-m", "orchestrator", "prepare", "--batch-id", "glossary-phase1"]
+    result = subprocess.run(args, cwd=demo.root, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2, result.stderr
+    assert name.split("/")[-1] in result.stderr and "Traceback" not in result.stderr

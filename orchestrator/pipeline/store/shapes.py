@@ -16,6 +16,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from orchestrator import safeio
 from orchestrator.errors import CheckpointError
 
 Shape = dict[str, type | tuple[type, ...]]
@@ -133,7 +134,7 @@ def _rebuild_hint(path: Path) -> str:
 def load_json(path: Path) -> Any:
     """``path`` decoded as JSON; a missing file's OSError passes through, other damage is a CheckpointError."""
     try:
-        text = path.read_bytes().decode("utf-8")
+        text = safeio.read_bytes(path, safeio.CHECKPOINT).decode("utf-8")  # a FIFO planted here never hangs a run
     except (FileNotFoundError, NotADirectoryError):
         raise
     except IsADirectoryError:
@@ -174,11 +175,14 @@ def check_batch_folder(folder: Path) -> None:
 def read_checkpoint_text(path: Path) -> str | None:
     """A checkpoint's text, or None when missing; CheckpointError when it is not UTF-8."""
     try:
-        return path.read_text(encoding="utf-8")
+        data = safeio.read_bytes(path, safeio.CHECKPOINT)
     except (FileNotFoundError, NotADirectoryError):
         return None
+    except IsADirectoryError:
+        raise damaged(path, "a folder where a file belongs") from None
+    try:
+        return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = path.read_bytes()[: exc.start].count(b"\n") + 1
-        raise damaged(path, "not valid UTF-8", line) from None
+        raise damaged(path, "not valid UTF-8", data[: exc.start].count(b"\n") + 1) from None
     except OSError as exc:
         raise damaged(path, f"cannot read it ({exc.strerror or exc})") from None

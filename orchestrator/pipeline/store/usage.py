@@ -19,6 +19,8 @@ run's attempts.
 from __future__ import annotations
 
 import json
+import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -92,6 +94,8 @@ class UsageBook:
         book = cls()
         void = _void_marks(path.parent / VOID_FILE)
         try:
+            if not stat.S_ISREG(os.stat(path).st_mode):  # a FIFO would hang the read; no size limit: it streams
+                raise damaged(path, "not a regular file")
             handle = path.open("rb")
         except FileNotFoundError:
             return book
