@@ -319,8 +319,8 @@ async def _process(sess: Session, rec: RowRecorder, book: UsageBook, state: RunS
         sess.say(provider_line(name, sess.provider_why) + ": nothing to send")
         state.stages.append(StageResult("process", skipped=work.reuse, blocked=work.blocked, waiting=work.waiting))
         return
-    for item in work.dispatch:  # a request that cannot fit its model's window is bad input, never sent
-        check_request(item.request, item.model, item.row, ctx.plan.path)
+    for sending in work.dispatch:  # a request that cannot fit its model's window is bad input, never sent
+        check_request(sending.request, sending.model, sending.row, ctx.plan.path)
     provider = _create_provider(sess, name)
     if provider.runs_agents:
         work.dispatch = [item.for_agent(ctx.plan) for item in work.dispatch]
