@@ -75,9 +75,10 @@ def ask_yes_no(
     source = stdin or sys.stdin
     target = out or sys.stdout
     while True:
-        print(f"{question} [y/N]: ", end="", file=target, flush=True)
         try:
+            # Ctrl-C is taken over before the question shows: one typed the moment it appears counts too
             with _interruptible():
+                print(f"{question} [y/N]: ", end="", file=target, flush=True)
                 _wait_readable(source)
                 line = source.readline()
         except KeyboardInterrupt:
