@@ -35,10 +35,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from benchkit import simulator
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = """---
@@ -58,21 +58,6 @@ Exactly-once delivery.
 RULES = "Follow these content rules: category must be one of: Reliability, Consistency, Concurrency, Scalability."
 
 
-@contextmanager
-def simulator(config: str) -> Iterator[str]:
-    """``python -m orchestrator.sim`` with ``ORCHESTRATE_SIM=config``; yields its URL."""
-    env = {**os.environ, "ORCHESTRATE_SIM": config}
-    proc = subprocess.Popen([sys.executable, "-m", "orchestrator.sim"], stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL, text=True, env=env)
-    try:
-        assert proc.stdout is not None
-        url = proc.stdout.readline().strip()
-        if not url.startswith("http"):
-            raise RuntimeError(f"the simulator did not start (said {url!r})")
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def peak_mb() -> float:

@@ -27,17 +27,14 @@ import asyncio
 import os
 import platform
 import re
-import subprocess
-import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import anthropic
+from benchkit import simulator
 
 from orchestrator.dispatch import (
     DispatchEvent,
@@ -85,26 +82,6 @@ RULES = "Follow these content rules: category must be one of: Reliability, Consi
 # --- the simulator in its own process ---------------------------------------------
 
 
-@contextmanager
-def simulator(config: str) -> Iterator[str]:
-    """``python -m orchestrator.sim`` with ``ORCHESTRATE_SIM=config``; yields its URL."""
-    env = {**os.environ, "ORCHESTRATE_SIM": config}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "orchestrator.sim"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        env=env,
-    )
-    try:
-        assert proc.stdout is not None
-        url = proc.stdout.readline().strip()
-        if not url.startswith("http"):
-            raise RuntimeError(f"the simulator did not start (said {url!r})")
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 # --- requests and hooks ---------------------------------------------------------------

@@ -22,34 +22,17 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "campaign"))
 
+from benchkit import simulator  # noqa: E402
 from campaignkit import make_project  # noqa: E402  (the campaign's plan generator)
 
 COMMANDS = ("run", "check", "status", "validate")
 
 
-@contextmanager
-def simulator(config: str) -> Iterator[str]:
-    """``python -m orchestrator.sim`` in its own process; yields its URL."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "orchestrator.sim"],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env={**os.environ, "ORCHESTRATE_SIM": config},
-    )
-    try:
-        assert proc.stdout is not None
-        url = proc.stdout.readline().strip()
-        if not url.startswith("http"):
-            raise RuntimeError(f"the simulator did not start (said {url!r})")
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def measure(argv: list[str], env: dict[str, str], cwd: Path) -> tuple[int, float, float]:

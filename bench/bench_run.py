@@ -34,10 +34,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from benchkit import simulator
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs" / "benchmarks.md"
@@ -134,26 +134,6 @@ SCENARIOS = {
 }
 
 
-@contextmanager
-def simulator(config: str) -> Iterator[str]:
-    """``python -m orchestrator.sim`` in its own process; yields its URL."""
-    env = {**os.environ, "ORCHESTRATE_SIM": config}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "orchestrator.sim"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        env=env,
-    )
-    try:
-        assert proc.stdout is not None
-        url = proc.stdout.readline().strip()
-        if not url.startswith("http"):
-            raise RuntimeError(f"the simulator did not start (said {url!r})")
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def make_project(folder: Path, rows: int) -> Path:
