@@ -182,16 +182,23 @@ class AnthropicProvider(Provider):
         )
 
     async def count_tokens(self, request: CallRequest) -> int | None:
-        try:
-            counted = await self._client.messages.count_tokens(
-                model=request.model, system=system_blocks(request), messages=message_params(request)
-            )
-        except self._sdk.APIError as exc:
-            raise map_error(exc) from exc
-        return counted.input_tokens
+        return await count_request_tokens(self._client, request)
 
     async def aclose(self) -> None:
         await self._client.close()
+
+
+async def count_request_tokens(client: anthropic.AsyncAnthropic, request: CallRequest) -> int:
+    """The count-tokens endpoint's count of ``request`` (both Anthropic providers ask it this way)."""
+    import anthropic
+
+    try:
+        counted = await client.messages.count_tokens(
+            model=request.model, system=system_blocks(request), messages=message_params(request)
+        )
+    except anthropic.APIError as exc:
+        raise map_error(exc) from exc
+    return counted.input_tokens
 
 
 # --- request layout ------------------------------------------------------------

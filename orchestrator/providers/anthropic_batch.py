@@ -29,12 +29,11 @@ from orchestrator.providers.anthropic import (
     AnthropicProvider,
     CacheTTL,
     call_result,
+    count_request_tokens,
     map_error,
-    message_params,
     options_from_env,
     request_params,
     sdk_client,
-    system_blocks,
 )
 from orchestrator.providers.base import CallRequest, CallResult, Provider
 
@@ -91,13 +90,7 @@ class AnthropicBatchProvider(Provider):
         )
 
     async def count_tokens(self, request: CallRequest) -> int | None:
-        try:
-            counted = await self._client.messages.count_tokens(
-                model=request.model, system=system_blocks(request), messages=message_params(request)
-            )
-        except self._sdk.APIError as exc:
-            raise map_error(exc) from exc
-        return counted.input_tokens
+        return await count_request_tokens(self._client, request)
 
     async def aclose(self) -> None:
         await self._client.close()
