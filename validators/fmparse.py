@@ -24,6 +24,7 @@ line of the offending alias, found in microseconds.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from enum import Enum
@@ -164,12 +165,14 @@ def _late_opening(lines: list[str]) -> int | None:
     return None
 
 
+@functools.lru_cache(maxsize=8)
 def compose(text: str) -> yaml.Node | None:
     """``text`` composed into nodes (fast parser first); :class:`yaml.YAMLError` if it is not YAML.
 
     Composing never expands an alias (the node is shared), so it is linear in
     the text; deep nesting, which makes the pure-Python parser recurse, is a
-    YAMLError too.
+    YAMLError too. The last few results are kept (nodes are only read): finding
+    a reply's front matter and then reading it compose the same block.
     """
     if text.count("\n") > MAX_LINES:
         raise yaml.YAMLError(f"more than {MAX_LINES:,} lines of front matter")

@@ -69,7 +69,7 @@ def _front_matter_start(lines: list[str]) -> int | None:
         if end is None:
             return None
         try:
-            node = compose("\n".join(lines[start + 1 : end]))
+            node = compose("\n".join(lines[start + 1 : end]) + "\n")  # as read_front_matter composes it
         except yaml.YAMLError:
             node = None
         if isinstance(node, yaml.MappingNode):

@@ -7,7 +7,10 @@ async machinery. To add a command, add one line to :data:`COMMANDS`.
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import importlib
+import os
 import sys
 from typing import Any
 
@@ -111,3 +114,35 @@ def main(argv: list[str] | None = None) -> None:
         click.echo("Interrupted.", err=True)
         sys.exit(EXIT_INTERRUPTED)
     sys.exit(result if isinstance(result, int) else 0)
+
+
+def entry() -> None:
+    """The ``orchestrate`` executable (and ``python -m orchestrator``): :func:`main`, then a quick exit.
+
+    After a 1,000-row run the interpreter took 0.65 s to free every object it
+    had made before the process could end, time a user waits for and nothing
+    needs: when :func:`main` returns, every file the command wrote is closed
+    and in place (the writer thread drained, the recorder done, the plan's
+    lock released). So the exit handlers run, stdout and stderr are flushed,
+    and the process ends. In-process callers (the tests) call :func:`main`.
+    """
+    try:
+        main()
+        code = 0
+    except SystemExit as exc:
+        code = _exit_code(exc.code)
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a closed pipe (``| head``): nothing left to say
+            stream.flush()
+    os._exit(code)
+
+
+def _exit_code(code: object) -> int:
+    """What ``sys.exit(code)`` would have ended the process with."""
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code & 0xFF
+    print(code, file=sys.stderr)
+    return 1

@@ -88,6 +88,7 @@ class Session:
         self._book: UsageBook | None = None
         self._judge: Judge | None = None
         self._provider: str | None = None
+        self._unique: bool | None = None  # whether --batch-id alone finds this batch (searched once)
         self.ctx = self.open()
 
     def open(self) -> Context:
@@ -221,7 +222,11 @@ class Session:
 
     def rerun_command(self, stage: str) -> str:
         batch = self.ctx.batch
-        found = find_batches(batch.id)
-        unique = len(found) == 1 and found[0].parent == batch.dir  # else --batch-id alone would not find it
+        unique = self._unique
+        if unique is None:  # a search of the folders around: once per command, once the batch exists
+            found = find_batches(batch.id)
+            unique = len(found) == 1 and found[0].parent == batch.dir  # else --batch-id alone would not find it
+            if batch.dir.is_dir():
+                self._unique = unique
         where = "" if unique else f" --data-dir {shown(batch.dir.parent)}"
         return f"orchestrate {stage} --batch-id {batch.id}{where}"

@@ -32,7 +32,13 @@ def _pipe_positions(line: str) -> list[int]:
     ``\\\\|`` both hold a literal pipe. Table row splitting happens before
     inline parsing, so ordinary backslash escapes do not apply here.
     """
-    return [i for i, char in enumerate(line) if char == "|" and (i == 0 or line[i - 1] != "\\")]
+    found: list[int] = []
+    i = line.find("|")
+    while i != -1:  # str.find, not a Python loop over every character: a 10,000-row plan is 70,000 cells
+        if i == 0 or line[i - 1] != "\\":
+            found.append(i)
+        i = line.find("|", i + 1)
+    return found
 
 
 def content_bounds(line: str) -> tuple[int, int]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -36,7 +37,12 @@ def _start(demo: Demo) -> subprocess.Popen[bytes]:
 
 
 def _checkpointed(demo: Demo) -> set[str]:
-    return {item for item in ITEMS if demo.item(item, "response.json").exists()}
+    """Items whose response is durable: its ledger line (checkpoint files are written after the calls)."""
+    path = demo.batch_dir / "ledger.jsonl"
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    # a line still being written has no newline yet: not counted
+    lines = [json.loads(line) for line in text.splitlines(keepends=True) if line.endswith("\n")]
+    return {line["key"] for line in lines if line.get("response") is not None and line["key"] in ITEMS}
 
 
 def _wait_for(demo: Demo, count: int, proc: subprocess.Popen[bytes]) -> None:

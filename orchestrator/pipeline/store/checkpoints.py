@@ -274,9 +274,11 @@ class ItemStore:
     Stages read an item through :meth:`load` (the first call reads its files
     and checks their shapes; later calls return what is in memory) and write
     through :meth:`put`, which updates memory at once and hands the bytes to
-    the writer thread when one is running (PROCESS), or writes them in place
-    otherwise. Checkpoints are derived data: written atomically, never
-    fsynced (a crash leaves each one old or new; a stale one is redone).
+    the writer thread when one is running (PROCESS: deferred until the calls
+    are done, see :mod:`~orchestrator.pipeline.store.writer`), or writes them
+    in place otherwise. Checkpoints are derived data: written atomically,
+    never fsynced (a crash leaves each one old or new, or missing; a stale or
+    missing one is redone, a response restored from the ledger).
     """
 
     writer: Writer | None = None
@@ -310,13 +312,13 @@ class ItemStore:
         path = files.dir / name
         if value is None:
             if self.writer is not None:
-                self.writer.remove(path)
+                self.writer.remove(path, deferred=True)
             else:
                 path.unlink(missing_ok=True)
             return state
         data = value.encode("utf-8") if isinstance(value, str) else encode_json(value.to_json())
         if self.writer is not None:
-            self.writer.replace(path, data)
+            self.writer.replace(path, data, deferred=True)
         else:
             path.parent.mkdir(parents=True, exist_ok=True)
             atomic_write(path, data, fsync=False)

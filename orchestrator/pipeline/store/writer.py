@@ -19,6 +19,17 @@ Two kinds of write, by what a crash may cost:
   or new, and a stale one is redone from its inputs. With ``durable=True``
   (outputs a plan will call complete) the file is fsynced before the rename.
 
+A replacement may also be *deferred* (``deferred=True``, for checkpoints):
+it is held until the next :meth:`drain` (at the latest when the writer
+closes) or until deferred data passes :data:`DEFERRED_BYTES`. While calls
+are in flight the second core belongs to the thread reading responses (and,
+on a laptop, to whatever else runs), and every system call this thread makes
+must take the GIL back from the event loop: the three checkpoint files a
+response leaves cost more in those handoffs than in the disk. Deferred, they
+are written when the calls are done, in parallel with recording and the
+report, and a crash before then loses nothing that cannot be derived again
+(the response is in the ledger).
+
 Writes to one path keep their order; the last one wins. :meth:`drain` waits
 until everything queued so far is done; an error in the thread is raised
 there (and by the next call), never lost.
@@ -41,6 +52,8 @@ from orchestrator.recorder import crashpoint
 from orchestrator.recorder.atomic import atomic_write, temp_path
 
 _APPEND_BATCH = 4096  # lines per write() call at most
+#: deferred replacements are written once this much of them waits (memory stays bounded on 100,000 rows)
+DEFERRED_BYTES = 16 << 20
 
 
 @dataclass
@@ -56,11 +69,13 @@ class _Replace:
     data: bytes
     durable: bool
     then: list[Callable[[], None]] = field(default_factory=list)
+    deferred: bool = False
 
 
 @dataclass
 class _Remove:
     path: Path
+    deferred: bool = False
 
 
 @dataclass
@@ -82,6 +97,8 @@ class Writer:
         self._thread: threading.Thread | None = None
         self._fds: dict[Path, int] = {}
         self._folders: set[Path] = set()
+        self._deferred: dict[Path, _Replace | _Remove] = {}  # the thread's own: what waits to be written
+        self._deferred_bytes = 0
         self.fsyncs = 0
         self.replaced = 0
         self.appended = 0
@@ -118,19 +135,26 @@ class Writer:
         return op.done
 
     def replace(
-        self, path: Path, data: bytes, *, durable: bool = False, then: Callable[[], None] | None = None
+        self,
+        path: Path,
+        data: bytes,
+        *,
+        durable: bool = False,
+        then: Callable[[], None] | None = None,
+        deferred: bool = False,
     ) -> None:
         """Replace ``path`` with ``data`` atomically, in the background.
 
         ``then`` runs in the writer thread once the file is in place (for a
         durable one, once it is on disk): recording a row complete waits for
         its output this way, so no crash leaves a complete row without one.
+        ``deferred``: see the module docstring.
         """
-        self._put(_Replace(path, data, durable, [then] if then else []))
+        self._put(_Replace(path, data, durable, [then] if then else [], deferred))
 
-    def remove(self, path: Path) -> None:
+    def remove(self, path: Path, *, deferred: bool = False) -> None:
         """Remove ``path`` (if it exists) after the writes queued before this call."""
-        self._put(_Remove(path))
+        self._put(_Remove(path, deferred))
 
     def drain(self) -> None:
         """Block until every write queued before this call is done; raise the thread's error."""
@@ -182,7 +206,11 @@ class Writer:
                         op.then[:0] = earlier.then  # superseded, but what waited for it still runs
                     latest[op.path] = op  # the last change to a path wins; order otherwise kept
             for change in latest.values():
-                self._apply(change)
+                self._take(change)
+            if self._deferred and (
+                self._deferred_bytes > DEFERRED_BYTES or any(isinstance(op, _Barrier) for op in ops)
+            ):
+                self._write_deferred()
         except BaseException as exc:  # reported to whoever waits next; the run must not go on silently
             self._error = exc
             for op in appends:
@@ -191,6 +219,25 @@ class Writer:
         for op in ops:
             if isinstance(op, _Barrier):
                 op.done.set_result(None)
+
+    def _take(self, change: _Replace | _Remove) -> None:
+        """Apply ``change`` now, or hold it if deferred; either way it supersedes a held one."""
+        held = self._deferred.pop(change.path, None)
+        if isinstance(held, _Replace):
+            self._deferred_bytes -= len(held.data)
+            if isinstance(change, _Replace):
+                change.then[:0] = held.then
+        if not change.deferred:
+            self._apply(change)
+            return
+        self._deferred[change.path] = change
+        if isinstance(change, _Replace):
+            self._deferred_bytes += len(change.data)
+
+    def _write_deferred(self) -> None:
+        held, self._deferred, self._deferred_bytes = self._deferred, {}, 0
+        for change in held.values():
+            self._apply(change)
 
     def _apply(self, op: _Replace | _Remove) -> None:
         if isinstance(op, _Remove):
