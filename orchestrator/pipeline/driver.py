@@ -44,6 +44,7 @@ from orchestrator.pipeline.stages.process import ProcessResult, process, select_
 from orchestrator.pipeline.stages.selection import Work, WorkItem, planned_work
 from orchestrator.pipeline.store.checkpoints import write_json
 from orchestrator.pipeline.store.usage import UsageBook
+from orchestrator.pipeline.store.writer import Writer
 from orchestrator.pipeline.view.header import RunHeader, endpoint, model_groups, provider_line
 from orchestrator.pipeline.view.progress import Progress
 from orchestrator.pipeline.view.report import ESTIMATE_FILE, render
@@ -479,6 +480,12 @@ def run_process(sess: Session, *, everything: bool) -> int:
     lint_preflight_check(sess)
     state.calls_before = book.totals()[2]
     clock = Timings()  # ORCHESTRATE_TIMINGS=1: where the time went
+    with ctx.store.writing() as writer:  # the checkpoints are written last, beside the report and summary
+        return _run_stages(sess, state, clock, writer, everything=everything)
+
+
+def _run_stages(sess: Session, state: RunState, clock: Timings, writer: Writer, *, everything: bool) -> int:
+    ctx, book = sess.ctx, sess.book()
     with sess.recorder() as rec, clock.span("record"), ctx.store.writing():
         if everything:
             for stage in (acquire, prepare):
@@ -494,6 +501,7 @@ def run_process(sess: Session, *, everything: bool) -> int:
             with clock.span("parse"):
                 state.stages.append(parse(ctx, judge, rec, book, done))
             sess.stage_lines(state.stages[-1])
+    writer.release_deferred()
     if state.declined:
         return EXIT_FAILED
     with clock.span("reload"):

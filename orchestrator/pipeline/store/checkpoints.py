@@ -326,9 +326,16 @@ class ItemStore:
 
     @contextmanager
     def writing(self) -> Iterator[Writer]:
-        """Send this store's writes to a writer thread until the block ends (then drained)."""
+        """Send this store's writes to a writer thread until the block ends (then drained).
+
+        Nested inside another ``writing()`` block (``run``: the command's own),
+        leaving it drains all but the deferred checkpoints, which the outer
+        block's end writes: the outputs are in place for the recorder, while
+        the checkpoints need not hold up the Status cells.
+        """
         if self.writer is not None:
             yield self.writer
+            self.writer.drain(deferred=False)
             return
         with Writer() as writer:
             self.writer = writer

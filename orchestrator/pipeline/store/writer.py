@@ -81,6 +81,7 @@ class _Remove:
 @dataclass
 class _Barrier:
     done: Future[None] = field(default_factory=Future)
+    deferred: bool = True  # deferred replacements are written before the barrier passes, and from then on
 
 
 _Op = _Append | _Replace | _Remove | _Barrier
@@ -99,6 +100,7 @@ class Writer:
         self._folders: set[Path] = set()
         self._deferred: dict[Path, _Replace | _Remove] = {}  # the thread's own: what waits to be written
         self._deferred_bytes = 0
+        self._released = False  # a barrier asked for the deferred ones: none is held any more
         self.fsyncs = 0
         self.replaced = 0
         self.appended = 0
@@ -156,15 +158,28 @@ class Writer:
         """Remove ``path`` (if it exists) after the writes queued before this call."""
         self._put(_Remove(path, deferred))
 
-    def drain(self) -> None:
-        """Block until every write queued before this call is done; raise the thread's error."""
+    def drain(self, *, deferred: bool = True) -> None:
+        """Block until every write queued before this call is done; raise the thread's error.
+
+        ``deferred=False`` leaves deferred replacements held: everything else
+        is in place when this returns (the outputs, before their rows are
+        recorded), while the checkpoints wait for :meth:`release_deferred`.
+        """
         if not self._open:
             self._raise_error()
             return
-        barrier = _Barrier()
+        barrier = _Barrier(deferred=deferred)
         self._put(barrier)
         barrier.done.result()
         self._raise_error()
+
+    def release_deferred(self) -> None:
+        """Write the deferred replacements now, and any later ones at once; returns without waiting.
+
+        The calls are done: the thread may have the disk while the command's
+        last steps (the report, the summary) run.
+        """
+        self._put(_Barrier())
 
     def _put(self, op: _Op) -> None:
         self._raise_error()
@@ -207,9 +222,8 @@ class Writer:
                     latest[op.path] = op  # the last change to a path wins; order otherwise kept
             for change in latest.values():
                 self._take(change)
-            if self._deferred and (
-                self._deferred_bytes > DEFERRED_BYTES or any(isinstance(op, _Barrier) for op in ops)
-            ):
+            self._released = self._released or any(isinstance(op, _Barrier) and op.deferred for op in ops)
+            if self._deferred and (self._released or self._deferred_bytes > DEFERRED_BYTES):
                 self._write_deferred()
         except BaseException as exc:  # reported to whoever waits next; the run must not go on silently
             self._error = exc
@@ -227,7 +241,7 @@ class Writer:
             self._deferred_bytes -= len(held.data)
             if isinstance(change, _Replace):
                 change.then[:0] = held.then
-        if not change.deferred:
+        if not change.deferred or self._released:
             self._apply(change)
             return
         self._deferred[change.path] = change

@@ -26,7 +26,7 @@ from mdit_py_plugins.front_matter import front_matter_plugin
 from orchestrator.dispatch.ledger import Ledger
 from orchestrator.models import Usage
 from orchestrator.pipeline.context import Context, StageResult
-from orchestrator.pipeline.store.checkpoints import ItemFiles, read_json, read_text, write_text
+from orchestrator.pipeline.store.checkpoints import ItemFiles, ItemState, read_json, write_text
 from orchestrator.pipeline.store.records import ParsedRecord
 from orchestrator.pipeline.view.summary import RowResult, RunSummary, usd
 from orchestrator.validators import extract_document
@@ -118,15 +118,14 @@ def _checks(parsed: ParsedRecord | None) -> str:
     )
 
 
-def _content(state_files: ItemFiles, result: RowResult) -> str | None:
+def _content(response_text: str | None, result: RowResult) -> str | None:
     """The output as written (complete rows), else the latest response's document."""
     if result.output and Path(result.output).is_file():
         try:  # the user's file, which may have been edited since: shown as it is
             return Path(result.output).read_text(encoding="utf-8", errors="replace")
         except OSError:
             return None
-    text = read_text(state_files.response)
-    return extract_document(text).content if text is not None else None
+    return extract_document(response_text).content if response_text is not None else None
 
 
 def _link(result: RowResult, report_dir: Path) -> str:
@@ -142,9 +141,10 @@ def _value(value: object) -> str:
     return ", ".join(str(v) for v in value) if isinstance(value, list) else str(value)
 
 
-def _doc_row(files: ItemFiles, parsed: ParsedRecord | None, result: RowResult, md: MarkdownIt) -> str:
+def _doc_row(state: ItemState, result: RowResult, md: MarkdownIt) -> str:
     """A full-width row under the item's row: its document, rendered, in a <details>."""
-    content = _content(files, result)
+    parsed = state.parsed
+    content = _content(state.response_text, result)
     if content is None:
         return ""
     front = parsed.front_matter if parsed is not None else {}
@@ -167,8 +167,8 @@ def _docs_note(rows: int) -> str:
 
 
 def _row(ctx: Context, result: RowResult, md: MarkdownIt | None) -> str:
-    files = ItemFiles(result.item, ctx.batch.item_dir(result.item))
-    parsed = ctx.store.load(files).parsed
+    state = ctx.store.load(ItemFiles(result.item, ctx.batch.item_dir(result.item)))
+    parsed = state.parsed
     shown_reason = result.reason if result.kind in ("failed", "pending") else None
     reason = f'<div class="reason">{_e(shown_reason)}</div>' if shown_reason else ""
     return (
@@ -180,7 +180,7 @@ def _row(ctx: Context, result: RowResult, md: MarkdownIt | None) -> str:
         f'<td class="num">{result.tokens:,}</td><td class="num">{_e(usd(result.cost_usd))}'
         f"{' simulated' if result.simulated else ''}</td>"
         f"<td>{_checks(parsed)}</td><td>{_link(result, ctx.batch.report_dir)}</td></tr>"
-        + (_doc_row(files, parsed, result, md) if md is not None else "")
+        + (_doc_row(state, result, md) if md is not None else "")
     )
 
 
