@@ -17,6 +17,8 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 from orchestrator.validators.fmparse import FrontMatter, read_front_matter
 
+from orchestrator.markdown_blocks import block_parser
+
 _DECORATION_RE = re.compile(r"[*_`]+")
 
 
@@ -70,8 +72,8 @@ def normalise(content: str) -> str:
 @cache
 def _markdown() -> MarkdownIt:
     # Block structure only: a heading's text is its inline token's source, which the block
-    # rules set; parsing inlines (emphasis, links) would cost a third of each parse for nothing.
-    return MarkdownIt("commonmark").enable("table").disable(["inline", "text_join"])
+    # rules set; parsing inlines (emphasis, links) or making cell tokens would cost for nothing.
+    return block_parser()
 
 
 def parse_document(content: str) -> Document:

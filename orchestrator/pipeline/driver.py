@@ -232,6 +232,7 @@ class RunState:
     work: Work | None = None  # what PROCESS chose to do with each item
     header: RunHeader | None = None
     abandoned: int = 0  # calls in flight when a second Ctrl-C abandoned them
+    clock: Timings = field(default_factory=Timings)  # ORCHESTRATE_TIMINGS=1: where the time went
 
 
 def _stopping(sess: Session, progress: Progress, *, online: bool) -> None:
@@ -322,7 +323,8 @@ async def _process(sess: Session, rec: RowRecorder, book: UsageBook, state: RunS
         return
     for sending in work.dispatch:  # a request that cannot fit its model's window is bad input, never sent
         check_request(sending.request, sending.model, sending.row, ctx.plan.path)
-    provider = _create_provider(sess, name)
+    with state.clock.span("provider"):
+        provider = _create_provider(sess, name)
     if provider.runs_agents:
         work.dispatch = [item.for_agent(ctx.plan) for item in work.dispatch]
     try:
@@ -333,13 +335,15 @@ async def _process(sess: Session, rec: RowRecorder, book: UsageBook, state: RunS
         if held:
             sess.say(f"{len(held)} row(s) already submitted in Message Batches: collected, not sent again")
         if new:
-            state.estimate = await _first_estimate(sess, new, provider, len(work.reuse))
+            with state.clock.span("estimate"):
+                state.estimate = await _first_estimate(sess, new, provider, len(work.reuse))
             sess.say(estimate_text(state.estimate, simulated=simulated(name)))
         if new and not _confirm(sess):
             state.declined = True
             sess.say("Cancelled: nothing was dispatched.")
             return
-        await _dispatch(sess, work, provider, judge, rec, book, state, record=record, batch=batch)
+        with state.clock.span("dispatch"):
+            await _dispatch(sess, work, provider, judge, rec, book, state, record=record, batch=batch)
     finally:
         await provider.aclose()
     assert state.processed is not None
@@ -479,9 +483,13 @@ def run_process(sess: Session, *, everything: bool) -> int:
     book.provider = bound_provider(sess, book)  # bad input before anything is written
     lint_preflight_check(sess)
     state.calls_before = book.totals()[2]
-    clock = Timings()  # ORCHESTRATE_TIMINGS=1: where the time went
+    clock = state.clock
     with ctx.store.writing() as writer:  # the checkpoints are written last, beside the report and summary
-        return _run_stages(sess, state, clock, writer, everything=everything)
+        code = _run_stages(sess, state, clock, writer, everything=everything)
+        with clock.span("checkpoints"):
+            writer.drain()
+    clock.report()
+    return code
 
 
 def _run_stages(sess: Session, state: RunState, clock: Timings, writer: Writer, *, everything: bool) -> int:
@@ -509,15 +517,14 @@ def _run_stages(sess: Session, state: RunState, clock: Timings, writer: Writer, 
     if everything:
         with clock.span("results"):
             write_results(ctx)
-    summary, code = _summarise(sess, state, book)
+    with clock.span("summary"):
+        summary, code = _summarise(sess, state, book)
     if everything and not interrupted:
         with clock.span("render"):
             state.stages.append(render(ctx, summary.rows, summary))
         sess.stage_lines(state.stages[-1])
         summary.report_path = ctx.batch.report_path
-    code = _print_summary(sess, state, summary, code, everything=everything)
-    clock.report()
-    return code
+    return _print_summary(sess, state, summary, code, everything=everything)
 
 
 def _stopped(state: RunState) -> str | None:

@@ -8,15 +8,15 @@ the recorder needs to rewrite exactly one cell and nothing else.
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class CellSpan:
+class CellSpan(NamedTuple):
     """One cell of a table row line.
 
     ``start``/``end`` delimit the cell's raw text between its pipes (padding
-    included); ``text`` is that text stripped, with ``\\|`` unescaped.
+    included); ``text`` is that text stripped, with ``\\|`` unescaped. A tuple:
+    a 10,000-row plan makes 70,000 of them per parse.
     """
 
     start: int

@@ -20,9 +20,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from markdown_it import MarkdownIt
-
 from orchestrator.errors import RecordError
+from orchestrator.markdown_blocks import block_parser
 from orchestrator.plan.model import REQUIRED_COLUMNS, Phase, Plan, source_lines
 from orchestrator.plan.parser import parse_plan
 from orchestrator.plan.table_syntax import content_bounds, escape, split_cells
@@ -268,5 +267,5 @@ def _insert_at(plan: Plan, number: int, level: int) -> int:
 
 def _headings(plan: Plan) -> list[tuple[int, int]]:
     """(1-based line, level) of every heading, as the parser sees them."""
-    tokens = MarkdownIt("commonmark").enable("table").disable("inline").parse("\n".join(source_lines(plan.text)))
+    tokens = block_parser().parse("\n".join(source_lines(plan.text)))
     return [(t.map[0] + 1, int(t.tag[1])) for t in tokens if t.type == "heading_open" and t.map]

@@ -15,8 +15,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from markdown_it import MarkdownIt
-
+from orchestrator.markdown_blocks import block_parser
 from orchestrator.plan.table_syntax import escape, split_cells
 from orchestrator.recorder.columns import TableLines, blank_row_like, rewrite_column
 from orchestrator.recorder.text import (
@@ -77,7 +76,7 @@ def _last_table(lines: list[str]) -> TableLines | None:
     source = "".join(body(line) + "\n" for line in lines)
     if source.startswith("\ufeff"):
         source = source[1:]
-    tokens = MarkdownIt("commonmark").enable("table").parse(source)
+    tokens = block_parser().parse(source)
     found: TableLines | None = None
     rows: list[int] = []
     for token in tokens:
