@@ -149,6 +149,7 @@ class Session:
         phase = ctx.batch.phase
         plan = load_settled(ctx.batch.plan_path, lambda path: _with_phase(read_plan(path), phase))
         self.ctx = Context(ctx.batch, plan, ctx.models, ctx.limit, ctx.model_override, ctx.store)
+        self._judge = None  # compiled from the plan as it was: not kept alive beside the new one
         return self.ctx
 
     def recorder(self) -> Recorder:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable
 
 from pipekit import BATCH, ITEMS, Demo, orchestrate
 
+from orchestrator.pipeline.store.checkpoints import encode_json
 from orchestrator.sim.server import SimServer
 
 NEW = ("--phase", "1", "--provider", "sim")
@@ -155,3 +157,16 @@ def test_limit_takes_the_next_pending_rows(demo: Demo, sim: Callable[..., SimSer
     second = orchestrate("run", str(demo.plan), "--phase", "1", "--provider", "sim", "--yes", "--limit", "2", "--json")
     assert second.json()["dispatched"] == 2 and demo.statuses()["5"] == "complete"
     assert messages(server) == 4
+
+
+def test_all_results_is_one_compact_json_document_of_every_item(demo: Demo, sim: Callable[..., SimServer]) -> None:
+    sim()
+    done = orchestrate("all", str(demo.plan), *NEW, "--yes")
+    assert done.code == 0, done.out + done.err
+    raw = (demo.batch_dir / "all_results.json").read_bytes()
+    data = json.loads(raw)
+    assert raw == encode_json(data)  # written item by item, yet byte for byte one compact dump
+    assert [item["item"] for item in data["items"]] == sorted(ITEMS)
+    assert {item["status"] for item in data["items"]} == {"complete"}
+    assert all(item["parsed"]["ok"] for item in data["items"])
+    assert not [p for p in demo.batch_dir.iterdir() if p.name.startswith(".all_results")]  # no temp file left

@@ -11,11 +11,13 @@ row pending with a Run Notes line saying why.
 
 from __future__ import annotations
 
+import filecmp
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from orchestrator.pipeline.context import Context, StageResult
 from orchestrator.pipeline.judge import Judge, Judgement
@@ -31,7 +33,7 @@ from orchestrator.pipeline.store.checkpoints import (
 from orchestrator.pipeline.store.records import CheckRecord, ParsedRecord
 from orchestrator.pipeline.store.usage import UsageBook
 from orchestrator.plan.model import Row
-from orchestrator.recorder.atomic import atomic_write
+from orchestrator.recorder.atomic import atomic_write, temp_path
 from orchestrator.recorder.notes import SIMULATED_NOTE
 from orchestrator.recorder.tracking import TrackingEntry
 
@@ -201,33 +203,43 @@ def parse(
 
 
 def write_results(ctx: Context) -> Path:
-    """``all_results.json``: every item's parsed result, aggregated (rewritten only on change).
+    """``all_results.json``: every item's parsed result, aggregated (replaced only on change).
 
-    Call it after the recorder's flush, with the plan read again, so statuses are current.
+    Call it after the recorder's flush, with the plan read again, so statuses
+    are current. Written item by item into a temp file beside it (compact
+    JSON, byte for byte what one ``json.dumps`` of the whole would give):
+    10,000 items never sit in memory as one document.
     """
     rows = ctx.rows_by_item()
-    items: list[dict[str, Any]] = []
-    for files in ctx.store.item_ids(ctx.batch):
-        state = ctx.store.load(ItemFiles(files, ctx.batch.item_dir(files)))
-        row = rows.get(files)
-        items.append(
-            {
-                "item": files,
-                "row_id": row.id if row else None,
-                "status": row.status if row else "missing",
-                "parsed": state.parsed.to_json() if state.parsed else None,
-            }
-        )
     path = ctx.batch.results_path
-    data = {"batch_id": ctx.batch.id, "phase": ctx.batch.phase, "items": items}
-    encoded = encode_json(data)
-    if not _holds(path, encoded):
-        atomic_write(path, encoded, fsync=False)  # derived: rebuilt by the next parse
+    head = {"batch_id": ctx.batch.id, "phase": ctx.batch.phase}
+    temp = temp_path(path)
+    try:
+        with open(temp, "xb") as out:
+            out.write(encode_json(head)[:-2] + b',"items":[')  # the head without its closing brace
+            for index, files in enumerate(ctx.store.item_ids(ctx.batch)):
+                state = ctx.store.load(ItemFiles(files, ctx.batch.item_dir(files)))
+                row = rows.get(files)
+                item = {
+                    "item": files,
+                    "row_id": row.id if row else None,
+                    "status": row.status if row else "missing",
+                    "parsed": state.parsed.to_json() if state.parsed else None,
+                }
+                out.write((b"," if index else b"") + encode_json(item)[:-1])
+            out.write(b"]}\n")
+        if _same_file(temp, path):
+            temp.unlink()
+        else:
+            os.replace(temp, path)  # derived: no fsync, rebuilt by the next parse
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
     return path
 
 
-def _holds(path: Path, data: bytes) -> bool:
+def _same_file(new: Path, old: Path) -> bool:
     try:
-        return path.stat().st_size == len(data) and path.read_bytes() == data
+        return new.stat().st_size == old.stat().st_size and filecmp.cmp(new, old, shallow=False)
     except OSError:
         return False

@@ -15,6 +15,7 @@ person, a test or an older version of the tool reads the same JSON.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,7 +23,7 @@ from orchestrator.models import Usage
 from orchestrator.plan.model import item_key
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RowKey:
     """A row's identity in a batch: its phase, ``#`` and Filename (the item folder follows from the id)."""
 
@@ -35,7 +36,7 @@ class RowKey:
         return item_key(self.id)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RawRecord:
     """``raw.json``: the row's cells and the plan context, hashed as one input."""
 
@@ -111,7 +112,7 @@ class RawRecord:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PromptRecord:
     """``prompt.json``: the parts of ``prompt.md`` and what they were made from."""
 
@@ -157,7 +158,7 @@ class PromptRecord:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class VerdictRecord:
     """A response's judgement: valid or not, and the validator's messages (the repair material)."""
 
@@ -173,7 +174,7 @@ class VerdictRecord:
         return cls(bool(data.get("ok")), _strings(data.get("failures")), _strings(data.get("notes")))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class OutcomeRecord:
     """How an item's job ended in PROCESS (also all of ``error.json`` when no response came back)."""
 
@@ -207,7 +208,7 @@ class OutcomeRecord:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ResponseRecord:
     """``response.json``: the response's usage and conversation (its text is ``response.md``)."""
 
@@ -279,7 +280,7 @@ class ResponseRecord:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CheckRecord:
     """One check's result on an output, as ``parsed.json`` keeps it."""
 
@@ -303,17 +304,17 @@ class CheckRecord:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> CheckRecord:
         line = data.get("line")
-        return cls(
-            name=str(data.get("name", "")),
+        return cls(  # interned: most names and messages are the same on every row of a batch
+            name=sys.intern(str(data.get("name", ""))),
             ok=bool(data.get("ok")),
-            message=str(data.get("message") or ""),
+            message=sys.intern(str(data.get("message") or "")),
             line=int(line) if isinstance(line, int) else None,
             skipped=bool(data.get("skipped")),
-            kind=str(data.get("kind") or "output"),
+            kind=sys.intern(str(data.get("kind") or "output")),
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ParsedRecord:
     """``parsed.json``: the judgement of the response, the checks behind it, and the output written."""
 
@@ -374,7 +375,7 @@ class ParsedRecord:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ErrorRecord:
     """``error.json``: an item whose every attempt failed (no response to keep)."""
 
