@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-SEED = Path(__file__).resolve().parent / "fixtures" / "seed"
+# the example plan of the AI Batch Generation Pipeline Template
+EXAMPLE = Path(__file__).resolve().parent / "fixtures" / "template_example"
 
 
 def orchestrate(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -23,14 +24,14 @@ def orchestrate(*args: str, cwd: Path | None = None) -> subprocess.CompletedProc
 
 
 @pytest.fixture()
-def seed_dir(tmp_path: Path) -> Path:
-    target = tmp_path / "seed"
-    shutil.copytree(SEED, target)
+def example_dir(tmp_path: Path) -> Path:
+    target = tmp_path / "example"
+    shutil.copytree(EXAMPLE, target)
     return target
 
 
-def test_prompt_row_2_reads_like_the_seed(seed_dir: Path) -> None:
-    result = orchestrate("prompt", "plan.md", "--row", "2", cwd=seed_dir)
+def test_prompt_row_2_reads_like_the_template(example_dir: Path) -> None:
+    result = orchestrate("prompt", "plan.md", "--row", "2", cwd=example_dir)
     assert result.returncode == 0, result.stderr
     text = " ".join(result.stdout.split())
     assert text.startswith("Read output/idempotency.md for structure, style, and front matter format.")
@@ -42,8 +43,8 @@ def test_prompt_row_2_reads_like_the_seed(seed_dir: Path) -> None:
     assert text.endswith("Write the output to output/quorum.md.")
 
 
-def test_prompt_phase_resolves_the_orchestrator_prompt(seed_dir: Path) -> None:
-    result = orchestrate("prompt", "plan.md", "--phase", "1", cwd=seed_dir)
+def test_prompt_phase_resolves_the_orchestrator_prompt(example_dir: Path) -> None:
+    result = orchestrate("prompt", "plan.md", "--phase", "1", cwd=example_dir)
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert out.startswith("Read the plan at plan.md.")
@@ -56,11 +57,11 @@ def test_prompt_phase_resolves_the_orchestrator_prompt(seed_dir: Path) -> None:
     assert "<" not in out, "no unresolved <placeholder> may remain"
 
 
-def test_prompt_and_run_request_share_sentences(seed_dir: Path) -> None:
+def test_prompt_and_run_request_share_sentences(example_dir: Path) -> None:
     from orchestrator.plan.parser import read_plan
     from orchestrator.prompts import build_request, dispatch_prompt, plan_paths
 
-    plan = read_plan(seed_dir / "plan.md")
+    plan = read_plan(example_dir / "plan.md")
     row = plan.find_row("2")
     assert row is not None
     pasted = " ".join(dispatch_prompt(plan, row, plan_paths(plan)).split())
@@ -70,8 +71,8 @@ def test_prompt_and_run_request_share_sentences(seed_dir: Path) -> None:
         assert sentence.rstrip(".") in sent
 
 
-def test_prompt_unknown_row_is_bad_input(seed_dir: Path) -> None:
-    result = orchestrate("prompt", "plan.md", "--row", "42", cwd=seed_dir)
+def test_prompt_unknown_row_is_bad_input(example_dir: Path) -> None:
+    result = orchestrate("prompt", "plan.md", "--row", "42", cwd=example_dir)
     assert result.returncode == 2
     assert "no row # 42" in result.stderr and "hint:" in result.stderr
 
@@ -90,7 +91,7 @@ def test_status_json_on_the_example() -> None:
 
 
 def test_status_lowercases_statuses(tmp_path: Path) -> None:
-    plan = (SEED / "plan.md").read_text().replace("| pending |", "| PENDING |", 1)
+    plan = (EXAMPLE / "plan.md").read_text().replace("| pending |", "| PENDING |", 1)
     (tmp_path / "plan.md").write_text(plan)
     data = json.loads(orchestrate("status", str(tmp_path / "plan.md"), "--json", "--phase", "1").stdout)
     assert data["phases"][0]["counts"] == {"complete": 1, "pending": 5}
@@ -194,13 +195,13 @@ def test_an_unreadable_plan_is_bad_input_with_a_hint(tmp_path: Path, monkeypatch
     assert err.value.hint and "permissions" in err.value.hint
 
 
-def test_a_symlinked_plan_resolves_paths_from_its_real_folder(seed_dir: Path, tmp_path: Path) -> None:
+def test_a_symlinked_plan_resolves_paths_from_its_real_folder(example_dir: Path, tmp_path: Path) -> None:
     """check, status and prompt see the same folder as run and the recorder: the real file's."""
     links = tmp_path / "links"
     links.mkdir()
-    (links / "plan.md").symlink_to(seed_dir / "plan.md")
+    (links / "plan.md").symlink_to(example_dir / "plan.md")
     check = orchestrate("check", "links/plan.md", cwd=tmp_path)
     assert check.returncode == 0, check.stderr  # the format reference is found beside the real plan
     prompt = orchestrate("prompt", "links/plan.md", "--row", "2", cwd=tmp_path)
     assert prompt.returncode == 0, prompt.stderr
-    assert " ".join(prompt.stdout.split()).endswith("Write the output to seed/output/quorum.md.")
+    assert " ".join(prompt.stdout.split()).endswith("Write the output to example/output/quorum.md.")

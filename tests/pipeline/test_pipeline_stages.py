@@ -28,7 +28,7 @@ def test_each_stage_alone_in_sequence(demo: Demo, sim: Callable[..., SimServer])
     assert raw["inputs"]["row"]["title"] == "Quorum" and "term: Idempotency" in raw["inputs"]["reference"]["text"]
     assert not demo.item("item-0002", "prompt.md").exists()
 
-    # the seed's command lines: only --batch-id from here on
+    # the /batch-pipeline command's lines: only --batch-id from here on
     assert orchestrate("prepare", "--batch-id", BATCH).code == 0
     prompt = demo.item("item-0002", "prompt.md").read_text()
     assert "Produce output covering Quorum." in prompt and "<format_reference" in prompt
