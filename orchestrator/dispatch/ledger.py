@@ -15,7 +15,7 @@ import asyncio
 import json
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Awaitable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -127,6 +127,7 @@ class Ledger:
         self._lock = threading.Lock()
         self._writer = writer
         self.appended = 0  # lines this object added (this run's attempts)
+        self._tail: asyncio.Future[None] | None = None  # the last line queued without a writer thread
 
     async def append(self, entry: LedgerEntry) -> None:
         """Append ``entry`` without blocking the event loop; returns once it is on disk.
@@ -135,12 +136,27 @@ class Ledger:
         share one ``fsync`` (group commit); without one, each line is written in
         a worker thread.
         """
+        await self.appending(entry)
+
+    def appending(self, entry: LedgerEntry) -> Awaitable[None]:
+        """Queue ``entry`` now; the returned awaitable completes once it is on disk.
+
+        Lines keep the order they were queued in (the writer thread's queue,
+        or, without one, each worker-thread write waiting for the one before).
+        """
         if self._writer is None:
-            await asyncio.to_thread(self.record, entry)
-            return
+            previous = self._tail
+
+            async def write() -> None:
+                if previous is not None:
+                    await asyncio.wait([previous])  # its own error is its awaiter's to see
+                await asyncio.to_thread(self.record, entry)
+
+            self._tail = asyncio.ensure_future(write())
+            return self._tail
         data = (entry.to_json() + "\n").encode("utf-8")
         self.appended += 1
-        await asyncio.wrap_future(self._writer.append(self.path, data))
+        return asyncio.wrap_future(self._writer.append(self.path, data))
 
     def record(self, entry: LedgerEntry) -> None:
         """Append one complete line with a single ``write``, then flush it to disk."""

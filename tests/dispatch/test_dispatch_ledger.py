@@ -9,6 +9,7 @@ import pytest
 from dispatch_fakes import CALL_COST, MODEL, USAGE, RecordingHooks, ScriptedProvider, Step, make_job
 
 from orchestrator.dispatch import DispatchSettings, Ledger, LedgerEntry, dispatch
+from orchestrator.dispatch.events import DispatchEvent
 from orchestrator.errors import RateLimited
 from orchestrator.models import Usage
 
@@ -46,11 +47,16 @@ async def test_one_line_per_attempt_with_kind_outcome_and_cost(tmp_path: Path) -
     assert cost == pytest.approx(report.cost_usd)
 
 
-async def test_lines_are_written_as_attempts_happen(tmp_path: Path) -> None:
+async def test_a_job_finishes_only_once_its_line_is_on_disk(tmp_path: Path) -> None:
     ledger = Ledger(tmp_path / "ledger.jsonl")
-    seen: list[int] = []
+    seen: list[tuple[str | None, set[str]]] = []
     hooks = RecordingHooks()
-    hooks.on_event_extra = lambda e: seen.append(len(list(ledger.entries()))) if e.kind == "started" else None
+
+    def on_event(event: DispatchEvent) -> None:
+        if event.kind == "finished":
+            seen.append((event.key, {line["key"] for line in ledger.entries()}))
+
+    hooks.on_event_extra = on_event
     provider = ScriptedProvider()
     await dispatch(
         [make_job("0000"), make_job("0001")],
@@ -59,7 +65,8 @@ async def test_lines_are_written_as_attempts_happen(tmp_path: Path) -> None:
         DispatchSettings(workers=1),
         ledger=ledger,
     )
-    assert seen == [0, 1], "the first job's line is on disk before the second job starts"
+    assert sorted(key or "" for key, _ in seen) == ["0000", "0001"]  # in any order: each when its line is
+    assert all(key in on_disk for key, on_disk in seen), "a response counts as received once its line is durable"
 
 
 async def test_totals_include_earlier_runs(tmp_path: Path) -> None:
