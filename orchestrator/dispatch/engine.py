@@ -478,19 +478,20 @@ def _outcome(conv: _Conversation, verdict: Verdict | None, *, error: str | None 
 
 
 async def _join(workers: list[asyncio.Task[None]], finishing: set[asyncio.Task[None]]) -> None:
-    """Wait for every worker and every job finishing; if one raised (a bug), re-raise it as is.
+    """Wait for every worker, then every job still finishing; if one raised (a bug), re-raise it as is.
 
-    ``finishing`` grows while the workers run, so it is looked at again each
-    time something ends.
+    A job whose ledger line cannot be written fails the next one queued (the
+    writer thread's error is raised to every later caller), so a worker stops
+    the dispatch without waiting for the finishing jobs.
     """
-    while True:
-        pending = {task for task in (*workers, *finishing) if not task.done()}
-        for task in (*workers, *finishing):
-            if task.done() and not task.cancelled() and (exc := task.exception()) is not None:
-                raise exc
-        if not pending:
-            return
-        await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+    for tasks in (set(workers), finishing):
+        pending = set(tasks)
+        while pending:
+            done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_EXCEPTION)
+            for task in done:
+                if not task.cancelled() and (exc := task.exception()) is not None:
+                    raise exc
+            pending |= {task for task in tasks if not task.done()}
 
 
 async def dispatch(
