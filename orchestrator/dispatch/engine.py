@@ -136,7 +136,8 @@ class _Run:
         self.environment: EnvironmentFailure | None = None
         self.outcomes: list[JobOutcome] = []
         self.unfinished: list[str] = []
-        self.finishing: set[asyncio.Task[None]] = set()  # jobs done, waiting for their ledger lines
+        # jobs done, waiting for their ledger lines: at most ``workers`` (each holds its response and judgement)
+        self.finishing: set[asyncio.Task[None]] = set()
         self.usage = Usage()
         self.cost = 0.0
 
@@ -257,6 +258,9 @@ class _Run:
             raise
         if not conv.durable:
             self.finished(job, outcome)
+            return
+        if len(self.finishing) >= max(1, self.settings.workers):  # the disk is behind: wait for it here
+            await self._finish_when_durable(job, outcome, conv.durable)
             return
         task = asyncio.ensure_future(self._finish_when_durable(job, outcome, conv.durable))
         self.finishing.add(task)

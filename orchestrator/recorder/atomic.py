@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import filecmp
 import functools
 import os
 import re
@@ -29,7 +30,7 @@ import secrets
 import stat
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
@@ -77,6 +78,32 @@ def atomic_write(path: Path | str, data: bytes, *, fsync: bool = True) -> Path:
     if fsync:
         fsync_dir(target.parent)
     return target
+
+
+def write_if_different(path: Path, chunks: Iterable[bytes]) -> bool:
+    """Write ``chunks`` into a temp file beside ``path``; replace ``path`` only if that changes it.
+
+    For large derived files (``all_results.json``, the report): never held in
+    memory whole, not fsynced (rebuilt by the next run), and left alone (same
+    mtime) when their content is already there. True when ``path`` was replaced.
+    """
+    temp = temp_path(path)
+    try:
+        with open(temp, "xb") as out:
+            for chunk in chunks:
+                out.write(chunk)
+        try:
+            same = temp.stat().st_size == path.stat().st_size and filecmp.cmp(temp, path, shallow=False)
+        except OSError:
+            same = False
+        if same:
+            temp.unlink()
+        else:
+            os.replace(temp, path)
+        return not same
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
 
 
 def replace_if_unchanged(path: Path | str, data: bytes, expected: bytes | None) -> bool:

@@ -11,9 +11,7 @@ row pending with a Run Notes line saying why.
 
 from __future__ import annotations
 
-import filecmp
-import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,7 +31,7 @@ from orchestrator.pipeline.store.checkpoints import (
 from orchestrator.pipeline.store.records import CheckRecord, ParsedRecord
 from orchestrator.pipeline.store.usage import UsageBook
 from orchestrator.plan.model import Row
-from orchestrator.recorder.atomic import atomic_write, temp_path
+from orchestrator.recorder.atomic import atomic_write, write_if_different
 from orchestrator.recorder.notes import SIMULATED_NOTE
 from orchestrator.recorder.tracking import TrackingEntry
 
@@ -213,33 +211,20 @@ def write_results(ctx: Context) -> Path:
     rows = ctx.rows_by_item()
     path = ctx.batch.results_path
     head = {"batch_id": ctx.batch.id, "phase": ctx.batch.phase}
-    temp = temp_path(path)
-    try:
-        with open(temp, "xb") as out:
-            out.write(encode_json(head)[:-2] + b',"items":[')  # the head without its closing brace
-            for index, files in enumerate(ctx.store.item_ids(ctx.batch)):
-                state = ctx.store.load(ItemFiles(files, ctx.batch.item_dir(files)))
-                row = rows.get(files)
-                item = {
-                    "item": files,
-                    "row_id": row.id if row else None,
-                    "status": row.status if row else "missing",
-                    "parsed": state.parsed.to_json() if state.parsed else None,
-                }
-                out.write((b"," if index else b"") + encode_json(item)[:-1])
-            out.write(b"]}\n")
-        if _same_file(temp, path):
-            temp.unlink()
-        else:
-            os.replace(temp, path)  # derived: no fsync, rebuilt by the next parse
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
+    write_if_different(path, _results_json(ctx, rows, head))  # derived: no fsync, rebuilt by the next parse
     return path
 
 
-def _same_file(new: Path, old: Path) -> bool:
-    try:
-        return new.stat().st_size == old.stat().st_size and filecmp.cmp(new, old, shallow=False)
-    except OSError:
-        return False
+def _results_json(ctx: Context, rows: dict[str, Row], head: dict[str, object]) -> Iterator[bytes]:
+    yield encode_json(head)[:-2] + b',"items":['  # the head without its closing brace
+    for index, files in enumerate(ctx.store.item_ids(ctx.batch)):
+        state = ctx.store.load(ItemFiles(files, ctx.batch.item_dir(files)))
+        row = rows.get(files)
+        item = {
+            "item": files,
+            "row_id": row.id if row else None,
+            "status": row.status if row else "missing",
+            "parsed": state.parsed.to_json() if state.parsed else None,
+        }
+        yield (b"," if index else b"") + encode_json(item)[:-1]
+    yield b"]}\n"

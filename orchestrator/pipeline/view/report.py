@@ -15,7 +15,9 @@ import hashlib
 import html
 import os
 from collections import Counter
+from collections.abc import Iterator
 from importlib import resources
+from itertools import chain
 from pathlib import Path
 from string import Template
 from typing import Any
@@ -26,9 +28,10 @@ from mdit_py_plugins.front_matter import front_matter_plugin
 from orchestrator.dispatch.ledger import Ledger
 from orchestrator.models import Usage
 from orchestrator.pipeline.context import Context, StageResult
-from orchestrator.pipeline.store.checkpoints import ItemFiles, ItemState, read_json, write_text
+from orchestrator.pipeline.store.checkpoints import ItemFiles, ItemState, read_json
 from orchestrator.pipeline.store.records import ParsedRecord
 from orchestrator.pipeline.view.summary import RowResult, RunSummary, usd
+from orchestrator.recorder.atomic import write_if_different
 from orchestrator.validators import extract_document
 
 ESTIMATE_FILE = "estimate.json"
@@ -254,7 +257,18 @@ def _notices(results: list[RowResult], run: RunSummary | None) -> str:
     return "\n".join(parts)
 
 
+#: where the rows go in the page while it is written in parts (never in any row: rows are escaped)
+_ROWS_MARK = "\x00rows\x00"
+
+
 def render_html(ctx: Context, results: list[RowResult], run: RunSummary | None = None) -> str:
+    """The whole page as one string (:func:`render` writes it in parts)."""
+    head, rows, tail = _page(ctx, results, run)
+    return head + "\n".join(rows) + tail
+
+
+def _page(ctx: Context, results: list[RowResult], run: RunSummary | None) -> tuple[str, Iterator[str], str]:
+    """The page before the rows, the rows (made one by one as they are taken), the page after them."""
     md = _markdown()
     tokens = sum(r.tokens for r in results)
     cost = sum(r.cost_usd for r in results)
@@ -271,7 +285,7 @@ def render_html(ctx: Context, results: list[RowResult], run: RunSummary | None =
     chart_title, chart = _chart(results)
     script, script_hash = _script()
     estimate = read_json(ctx.batch.dir / ESTIMATE_FILE)
-    return _template().substitute(
+    page = _template().substitute(
         batch_id=_e(ctx.batch.id),
         plan=_e(Path(os.path.relpath(ctx.batch.plan_path, ctx.batch.report_dir)).as_posix()),
         phase=ctx.batch.phase,
@@ -281,7 +295,7 @@ def render_html(ctx: Context, results: list[RowResult], run: RunSummary | None =
         estimate=_estimate_table(estimate, ctx.batch.ledger_path, cost, tokens),
         chart_title=_e(chart_title),
         chart=chart,
-        rows="\n".join(_row(ctx, r, md if i < DOC_ROWS else None) for i, r in enumerate(results)),
+        rows=_ROWS_MARK,
         docs_note=_docs_note(len(results)),
         script=script,
         script_hash=script_hash,
@@ -289,24 +303,24 @@ def render_html(ctx: Context, results: list[RowResult], run: RunSummary | None =
         total_tokens=f"{tokens:,}",
         total_cost=_e(usd(cost)),
     )
-
-
-def _holds(path: Path, page: str) -> bool:
-    try:
-        return path.read_bytes() == page.encode("utf-8")
-    except OSError:
-        return False
+    head, tail = page.split(_ROWS_MARK)
+    rows = (_row(ctx, r, md if i < DOC_ROWS else None) for i, r in enumerate(results))
+    return head, rows, tail
 
 
 def render(ctx: Context, results: list[RowResult], run: RunSummary | None = None) -> StageResult:
-    """Write ``index.html`` unless it already holds exactly this page (``run``: the command's summary)."""
+    """Write ``index.html`` unless it already holds exactly this page (``run``: the command's summary).
+
+    Written row by row into a temp file beside it, then compared with the page
+    there: 10,000 rows never sit in memory as one page.
+    """
     result = StageResult("render")
-    page = render_html(ctx, results, run)
+    head, rows, tail = _page(ctx, results, run)
     path = ctx.batch.report_path
-    if _holds(path, page):
-        result.skipped.append(path.name)
-    else:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_text(path, page)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    parts = chain([head], (("\n" if i else "") + row for i, row in enumerate(rows)), [tail])
+    if write_if_different(path, (part.encode("utf-8") for part in parts)):
         result.done.append(path.name)
+    else:
+        result.skipped.append(path.name)
     return result
