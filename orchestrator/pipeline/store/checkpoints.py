@@ -334,8 +334,10 @@ class ItemStore:
         the checkpoints need not hold up the Status cells.
         """
         if self.writer is not None:
-            yield self.writer
-            self.writer.drain(deferred=False)
+            try:
+                yield self.writer
+            finally:  # as a writer's own end would: an error still leaves the outputs in place first
+                self.writer.drain(deferred=False)
             return
         with Writer() as writer:
             self.writer = writer

@@ -264,11 +264,11 @@ _ROWS_MARK = "\x00rows\x00"
 def render_html(ctx: Context, results: list[RowResult], run: RunSummary | None = None) -> str:
     """The whole page as one string (:func:`render` writes it in parts)."""
     head, rows, tail = _page(ctx, results, run)
-    return head + "\n".join(rows) + tail
+    return head + "".join(rows) + tail
 
 
 def _page(ctx: Context, results: list[RowResult], run: RunSummary | None) -> tuple[str, Iterator[str], str]:
-    """The page before the rows, the rows (made one by one as they are taken), the page after them."""
+    """The page before the rows, the rows (made one by one as taken, each after its newline), the rest."""
     md = _markdown()
     tokens = sum(r.tokens for r in results)
     cost = sum(r.cost_usd for r in results)
@@ -304,7 +304,7 @@ def _page(ctx: Context, results: list[RowResult], run: RunSummary | None) -> tup
         total_cost=_e(usd(cost)),
     )
     head, tail = page.split(_ROWS_MARK)
-    rows = (_row(ctx, r, md if i < DOC_ROWS else None) for i, r in enumerate(results))
+    rows = (("\n" if i else "") + _row(ctx, r, md if i < DOC_ROWS else None) for i, r in enumerate(results))
     return head, rows, tail
 
 
@@ -318,8 +318,7 @@ def render(ctx: Context, results: list[RowResult], run: RunSummary | None = None
     head, rows, tail = _page(ctx, results, run)
     path = ctx.batch.report_path
     path.parent.mkdir(parents=True, exist_ok=True)
-    parts = chain([head], (("\n" if i else "") + row for i, row in enumerate(rows)), [tail])
-    if write_if_different(path, (part.encode("utf-8") for part in parts)):
+    if write_if_different(path, (part.encode("utf-8") for part in chain([head], rows, [tail]))):
         result.done.append(path.name)
     else:
         result.skipped.append(path.name)
