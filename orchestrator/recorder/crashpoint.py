@@ -30,24 +30,25 @@ _lock = threading.Lock()
 
 
 @functools.cache
-def _targets() -> dict[str, int]:
+def targets() -> dict[str, int]:
+    """The points and counts ``ORCHESTRATE_CRASH_AT`` names (``ValueError`` when it is malformed)."""
     value = os.environ.get(VARIABLE, "")
-    targets: dict[str, int] = {}
+    found: dict[str, int] = {}
     for item in filter(None, (part.strip() for part in value.split(","))):
         name, _, count = item.partition(":")
         if name not in POINTS or not count.isdigit() or int(count) < 1:
             raise ValueError(f"{VARIABLE}: expected NAME:N with NAME one of {', '.join(POINTS)}, got {item!r}")
-        targets[name] = int(count)
-    return targets
+        found[name] = int(count)
+    return found
 
 
 def reached(name: str) -> None:
     """Count one pass through point ``name``; SIGKILL this process when the target count is hit."""
-    targets = _targets()
-    if not targets or name not in targets:
+    wanted = targets()
+    if not wanted or name not in wanted:
         return
     with _lock:
         _counts[name] = _counts.get(name, 0) + 1
-        hit = _counts[name] == targets[name]
+        hit = _counts[name] == wanted[name]
     if hit:
         os.kill(os.getpid(), signal.SIGKILL)

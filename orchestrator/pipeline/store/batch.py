@@ -296,12 +296,17 @@ def open_batch(
 
 def refuse_blocked_folders(batch: Batch) -> None:
     """Bad input when a file stands where the batch's folder or its report folder must be."""
-    for folder, what, option in ((batch.dir, "batch folder", "--data-dir DIR"),
-                                 (batch.report_dir, "report folder", "another --batch-id")):
+    for folder, what, option in (
+        (batch.dir, "batch folder", "--data-dir DIR"),
+        (batch.report_dir, "report folder", "another --batch-id"),
+    ):
         blocker = file_in_the_way(folder)
         if blocker is not None:
-            raise BadInputError(f"is a file, so the {what} {folder} cannot be created", path=blocker,
-                                hint=f"move or rename {blocker}, or pass {option}")
+            raise BadInputError(
+                f"is a file, so the {what} {folder} cannot be created",
+                path=blocker,
+                hint=f"move or rename {blocker}, or pass {option}",
+            )
 
 
 def _existing_for(plan_path: Path, batch_id: str | None, data_dir: Path | None) -> Batch | None:

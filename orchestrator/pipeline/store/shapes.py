@@ -23,47 +23,107 @@ Shape = dict[str, type | tuple[type, ...]]
 
 SHAPES: dict[str, Shape] = {
     "batch.json": {
-        "batch_id": str, "plan": str, "plan_absolute?": str, "phase": int, "report_dir": str,
-        "settings?": dict, "settings.provider?": str, "settings.model?": str, "created?": str,
+        "batch_id": str,
+        "plan": str,
+        "plan_absolute?": str,
+        "phase": int,
+        "report_dir": str,
+        "settings?": dict,
+        "settings.provider?": str,
+        "settings.model?": str,
+        "created?": str,
     },
     "raw.json": {
-        "input_hash": str, "inputs.phase": int, "inputs.row.id": str, "inputs.row.title": str,
-        "inputs.row.filename": str, "inputs.row.model": str, "inputs.row.cells": dict,
-        "inputs.plan.format_reference": str, "inputs.plan.output_directory": str,
-        "inputs.plan.content_rules": list, "inputs.plan.checklist": list, "inputs.reference.text": str,
+        "input_hash": str,
+        "inputs.phase": int,
+        "inputs.row.id": str,
+        "inputs.row.title": str,
+        "inputs.row.filename": str,
+        "inputs.row.model": str,
+        "inputs.row.cells": dict,
+        "inputs.plan.format_reference": str,
+        "inputs.plan.output_directory": str,
+        "inputs.plan.content_rules": list,
+        "inputs.plan.checklist": list,
+        "inputs.reference.text": str,
     },
     "prompt.json": {
-        "inputs.raw": str, "prompt_sha256": str, "model?": str, "title": str,
-        "system": str, "shared": str, "row": str,
+        "inputs.raw": str,
+        "prompt_sha256": str,
+        "model?": str,
+        "title": str,
+        "system": str,
+        "shared": str,
+        "row": str,
     },
     "response.json": {
-        "inputs.request": str, "response_sha256": str, "model_id": str, "model?": str, "provider?": str,
-        "stop_reason?": str, "usage?": dict, "usage.output_tokens?": int, "final?": bool,
-        "history?": list, "history[].role": str, "history[].text": str,
-        "verdict?": dict, "verdict.ok?": bool, "verdict.failures?": list,
+        "inputs.request": str,
+        "response_sha256": str,
+        "model_id": str,
+        "model?": str,
+        "provider?": str,
+        "stop_reason?": str,
+        "usage?": dict,
+        "usage.output_tokens?": int,
+        "final?": bool,
+        "history?": list,
+        "history[].role": str,
+        "history[].text": str,
+        "verdict?": dict,
+        "verdict.ok?": bool,
+        "verdict.failures?": list,
     },
     "parsed.json": {
-        "inputs.raw": str, "inputs.response": str, "ok": bool, "failures?": list, "checks?": list,
-        "checks[].ok?": bool, "written?": bool, "output?": str, "output_sha256?": str, "front_matter?": dict,
+        "inputs.raw": str,
+        "inputs.response": str,
+        "ok": bool,
+        "failures?": list,
+        "checks?": list,
+        "checks[].ok?": bool,
+        "written?": bool,
+        "output?": str,
+        "output_sha256?": str,
+        "front_matter?": dict,
     },
     "error.json": {"error?": str},
     "estimate.json": {
-        "cost_usd?": (int, float), "input_tokens?": int, "output_tokens?": int,
-        "ledger_calls_before?": int, "prices?": dict,
+        "cost_usd?": (int, float),
+        "input_tokens?": int,
+        "output_tokens?": int,
+        "ledger_calls_before?": int,
+        "prices?": dict,
     },
     "ledger.jsonl": {
-        "key": str, "model?": str, "provider?": str, "usage?": dict, "usage.input_tokens?": int,
-        "usage.output_tokens?": int, "usage.cache_creation_input_tokens?": int, "usage.cache_read_input_tokens?": int,
-        "cost_usd?": (int, float), "latency_s?": (int, float), "stop_reason?": str,
-        "request?": str, "response?": str, "history?": list, "history[].role": str, "history[].text": str,
+        "key": str,
+        "model?": str,
+        "provider?": str,
+        "usage?": dict,
+        "usage.input_tokens?": int,
+        "usage.output_tokens?": int,
+        "usage.cache_creation_input_tokens?": int,
+        "usage.cache_read_input_tokens?": int,
+        "cost_usd?": (int, float),
+        "latency_s?": (int, float),
+        "stop_reason?": str,
+        "request?": str,
+        "response?": str,
+        "history?": list,
+        "history[].role": str,
+        "history[].text": str,
     },
 }
 
 
 def _names(types: type | tuple[type, ...]) -> str:
     kinds = types if isinstance(types, tuple) else (types,)
-    words = {str: "a string", int: "a whole number", float: "a number", bool: "true or false",
-             dict: "an object", list: "a list"}
+    words = {
+        str: "a string",
+        int: "a whole number",
+        float: "a number",
+        bool: "true or false",
+        dict: "an object",
+        list: "a list",
+    }
     if float in kinds:
         return "a number"
     return " or ".join(words.get(k, k.__name__) for k in kinds)
@@ -127,8 +187,10 @@ def _rebuild_hint(path: Path) -> str:
     stage = next((s for s, names in STAGE_FILES.items() if name in names), None)
     if stage is None or not folder.name.startswith("item-"):
         return f"delete {path} (the next run writes it again)"
-    return (f"`orchestrate clean --batch-id {folder.parent.name} --clean-stage {stage}` redoes that stage "
-            f"(or delete {path})")
+    return (
+        f"`orchestrate clean --batch-id {folder.parent.name} --clean-stage {stage}` redoes that stage "
+        f"(or delete {path})"
+    )
 
 
 def load_json(path: Path) -> Any:
@@ -153,8 +215,11 @@ def load_json(path: Path) -> Any:
 def checked(path: Path, data: Any, shape_name: str | None = None, line: int | None = None) -> dict[str, Any]:
     """``data`` if it has the shape of ``path``'s kind of file, else a CheckpointError."""
     shape = SHAPES.get(shape_name or path.name)
-    problem = shape_problem(data, shape) if shape is not None else (
-        None if isinstance(data, dict) else f"expected a JSON object, found {type(data).__name__}")
+    problem = (
+        shape_problem(data, shape)
+        if shape is not None
+        else (None if isinstance(data, dict) else f"expected a JSON object, found {type(data).__name__}")
+    )
     if problem:
         raise damaged(path, problem, line)
     assert isinstance(data, dict)

@@ -48,12 +48,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
+from orchestrator.pipeline.store.checkpoint_helper import CheckpointHelper
 from orchestrator.recorder import crashpoint
 from orchestrator.recorder.atomic import atomic_write, temp_path
 
 _APPEND_BATCH = 4096  # lines per write() call at most
 #: deferred replacements are written once this much of them waits (memory stays bounded on 100,000 rows)
 DEFERRED_BYTES = 16 << 20
+_FEED_INTERVAL = 0.005  # seconds between offers to a full pipe while nothing else is queued
 
 
 @dataclass
@@ -84,13 +86,18 @@ class _Barrier:
     deferred: bool = True  # deferred replacements are written before the barrier passes, and from then on
 
 
-_Op = _Append | _Replace | _Remove | _Barrier
+@dataclass
+class _Release:
+    """Deferred replacements are written from now on (those held: at once); nobody waits."""
+
+
+_Op = _Append | _Replace | _Remove | _Barrier | _Release
 
 
 class Writer:
     """The writer thread (use as a context manager; leaving it drains and stops)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, helper: bool = True) -> None:
         self._ops: deque[_Op] = deque()
         self._wake = threading.Condition(threading.Lock())
         self._open = False
@@ -101,6 +108,9 @@ class Writer:
         self._deferred: dict[Path, _Replace | _Remove] = {}  # the thread's own: what waits to be written
         self._deferred_bytes = 0
         self._released = False  # a barrier asked for the deferred ones: none is held any more
+        self._use_helper = helper  # deferred replacements go to the checkpoint process (when it starts)
+        self._helper: CheckpointHelper | None = None
+        self._forwarded: set[int] = set()  # hashes of the paths sent to it since it last answered
         self.fsyncs = 0
         self.replaced = 0
         self.appended = 0
@@ -179,7 +189,7 @@ class Writer:
         The calls are done: the thread may have the disk while the command's
         last steps (the report, the summary) run.
         """
-        self._put(_Barrier())
+        self._put(_Release())
 
     def _put(self, op: _Op) -> None:
         self._raise_error()
@@ -198,15 +208,22 @@ class Writer:
     def _run(self) -> None:
         if hasattr(signal, "pthread_sigmask"):  # Ctrl-C is the main thread's to handle, never this one's
             signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-        while True:
-            with self._wake:
-                while self._open and not self._ops:
-                    self._wake.wait()
-                if not self._ops:
-                    return
-                ops = list(self._ops)
-                self._ops.clear()
-            self._do(ops)
+        try:
+            while True:
+                with self._wake:
+                    while self._open and not self._ops:
+                        if self._helper is None or not self._helper.pending:
+                            self._wake.wait()
+                        elif not self._wake.wait(_FEED_INTERVAL):
+                            break  # the pipe was full: offer it the rest again
+                    if not self._open and not self._ops:
+                        return
+                    ops = list(self._ops)
+                    self._ops.clear()
+                self._do(ops)
+        finally:
+            if self._helper is not None:  # here: on Linux the process dies with the thread that started it
+                self._helper.close()
 
     def _do(self, ops: list[_Op]) -> None:
         """Appends first (one write and one fsync per journal), then replacements, then barriers."""
@@ -222,9 +239,11 @@ class Writer:
                     latest[op.path] = op  # the last change to a path wins; order otherwise kept
             for change in latest.values():
                 self._take(change)
-            self._released = self._released or any(isinstance(op, _Barrier) and op.deferred for op in ops)
+            released = any(isinstance(op, _Release) or (isinstance(op, _Barrier) and op.deferred) for op in ops)
+            self._released = self._released or released
             if self._deferred and (self._released or self._deferred_bytes > DEFERRED_BYTES):
                 self._write_deferred()
+            self._feed(wait=any(isinstance(op, _Barrier) and op.deferred for op in ops))
         except BaseException as exc:  # reported to whoever waits next; the run must not go on silently
             self._error = exc
             for op in appends:
@@ -235,7 +254,12 @@ class Writer:
                 op.done.set_result(None)
 
     def _take(self, change: _Replace | _Remove) -> None:
-        """Apply ``change`` now, or hold it if deferred; either way it supersedes a held one."""
+        """Apply ``change`` now, send it to the checkpoint process, or hold it; it supersedes a held one."""
+        if change.deferred and not (isinstance(change, _Replace) and change.then) and self._forward(change):
+            return
+        if self._helper is not None and hash(change.path) in self._forwarded:
+            self._helper.wait()  # an earlier change to this path is the process's: it goes first
+            self._forwarded.clear()
         held = self._deferred.pop(change.path, None)
         if isinstance(held, _Replace):
             self._deferred_bytes -= len(held.data)
@@ -247,6 +271,34 @@ class Writer:
         self._deferred[change.path] = change
         if isinstance(change, _Replace):
             self._deferred_bytes += len(change.data)
+
+    def _forward(self, change: _Replace | _Remove) -> bool:
+        """Send a deferred change to the checkpoint process (started at the first); False without one."""
+        if self._helper is None:
+            if not self._use_helper:
+                return False
+            self._use_helper = False  # one attempt per writer
+            self._helper = CheckpointHelper.start()
+            if self._helper is None:
+                return False
+        self._deferred.pop(change.path, None)
+        self._forwarded.add(hash(change.path))
+        if isinstance(change, _Replace):
+            self._helper.replace(change.path, change.data)
+            self.replaced += 1
+        else:
+            self._helper.remove(change.path)
+        return True
+
+    def _feed(self, *, wait: bool) -> None:
+        """Pass the checkpoint process what it can take; with ``wait``, until it has done it all."""
+        if self._helper is None:
+            return
+        if wait:
+            self._helper.wait()
+            self._forwarded.clear()
+        else:
+            self._helper.send()
 
     def _write_deferred(self) -> None:
         held, self._deferred, self._deferred_bytes = self._deferred, {}, 0

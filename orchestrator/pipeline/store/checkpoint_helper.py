@@ -1,0 +1,148 @@
+"""The writer thread's side of the checkpoint process (see :mod:`.checkpoint_process`).
+
+:class:`CheckpointHelper` is used by one thread only (the writer's). Frames
+are written to the process's pipe without blocking: what the pipe does not
+take yet waits in :attr:`CheckpointHelper.pending` and goes with the next
+call, so a slow disk never holds up a ledger line queued behind a
+checkpoint. Only past :data:`MAX_PENDING` bytes, or at a barrier, does the
+thread wait for the pipe.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from orchestrator.pipeline.store import checkpoint_process as program
+from orchestrator.recorder import crashpoint
+from orchestrator.recorder.atomic import temp_path
+
+#: bytes waiting for the pipe beyond which the writer thread waits for it (memory stays bounded)
+MAX_PENDING = 16 << 20
+_PIPE_SIZE = 1 << 20  # what Linux allows an unprivileged pipe by default
+
+
+class CheckpointProcessError(OSError):
+    """The checkpoint process could not write a checkpoint, or stopped."""
+
+
+class CheckpointHelper:
+    """A running checkpoint process and the frames on their way to it."""
+
+    def __init__(self, process: subprocess.Popen[bytes]) -> None:
+        assert process.stdin is not None and process.stdout is not None
+        self._process = process
+        self._pipe = process.stdin.fileno()
+        os.set_blocking(self._pipe, False)
+        with contextlib.suppress(AttributeError, OSError):  # Linux only; the default 64 KiB works too
+            import fcntl
+
+            fcntl.fcntl(self._pipe, fcntl.F_SETPIPE_SZ, _PIPE_SIZE)
+        self._frames: list[bytes] = []
+        self._pending = bytearray()
+        self.sent = 0
+
+    @classmethod
+    def start(cls) -> CheckpointHelper | None:
+        """Start the process; ``None`` where it cannot run (the writer thread then writes them itself)."""
+        if not sys.executable:
+            return None
+        crashpoint.targets()  # a malformed test variable fails here, in the parent, with its message
+        argv = [sys.executable, "-I", "-S", program.__file__, str(os.getpid())]
+        try:
+            process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, close_fds=True)
+        except OSError:
+            return None
+        return cls(process)
+
+    @property
+    def pending(self) -> int:
+        """Bytes not yet taken by the pipe."""
+        return len(self._pending) + sum(map(len, self._frames))
+
+    def replace(self, path: Path, data: bytes) -> None:
+        target = os.fsencode(path)
+        temp = os.fsencode(temp_path(path))
+        self._frames.append(program.HEADER.pack(program.REPLACE, len(target), len(temp), len(data)))
+        self._frames += (target, temp, data)
+        self.sent += 1
+
+    def remove(self, path: Path) -> None:
+        target = os.fsencode(path)
+        self._frames += (program.HEADER.pack(program.REMOVE, len(target), 0, 0), target)
+
+    def send(self) -> None:
+        """Hand the pipe what it takes now; wait only past :data:`MAX_PENDING`."""
+        self._gather()
+        self._write_some()
+        if len(self._pending) > MAX_PENDING:
+            self._write_all()
+
+    def wait(self) -> None:
+        """Return once the process has done everything sent so far; raise what it failed on."""
+        self._frames.append(program.HEADER.pack(program.BARRIER, 0, 0, 0))
+        self._gather()
+        self._write_all()
+        self._answer()
+
+    def close(self) -> None:
+        """End the process (after :meth:`wait`, it has nothing left to do) and reap it."""
+        assert self._process.stdin is not None
+        with contextlib.suppress(OSError):
+            self._process.stdin.close()
+        try:
+            self._process.wait(timeout=30)
+        except subprocess.TimeoutExpired:  # stuck on a dead disk: the command must still end
+            self._process.kill()
+            self._process.wait()
+        finally:
+            assert self._process.stdout is not None
+            self._process.stdout.close()
+
+    # --- the pipe ---------------------------------------------------------------------------------
+
+    def _gather(self) -> None:
+        if self._frames:
+            self._pending += b"".join(self._frames)
+            self._frames.clear()
+
+    def _write_some(self) -> None:
+        try:
+            while self._pending:
+                written = os.write(self._pipe, self._pending)
+                del self._pending[:written]
+        except BlockingIOError:
+            return
+        except BrokenPipeError:
+            self._failed()
+
+    def _write_all(self) -> None:
+        data = memoryview(bytes(self._pending))
+        self._pending.clear()
+        os.set_blocking(self._pipe, True)
+        try:
+            while data:
+                data = data[os.write(self._pipe, data) :]
+        except BrokenPipeError:
+            self._failed()
+        finally:
+            os.set_blocking(self._pipe, False)
+
+    def _answer(self) -> None:
+        assert self._process.stdout is not None
+        answer = self._process.stdout.read(1)
+        if answer != program.DONE:
+            self._failed(answer)
+
+    def _failed(self, answer: bytes = b"") -> None:
+        assert self._process.stdout is not None
+        if answer == program.FAILED:
+            reason = self._process.stdout.readline().decode("utf-8", "replace").strip()
+        else:
+            code = self._process.wait()
+            reason = f"it stopped (exit status {code})"
+        raise CheckpointProcessError(errno.EIO, f"writing checkpoints failed: {reason}")
