@@ -54,8 +54,8 @@ def test_a_drain_that_leaves_deferred_ones_does_not_wait_for_them_but_the_writer
 def test_more_than_the_pipe_holds_is_sent_whole_while_ledger_lines_keep_committing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(checkpoint_helper, "MAX_PENDING", 1 << 16)
-    blob = os.urandom(1 << 17)  # each checkpoint larger than the bound: the thread must wait for the pipe
+    monkeypatch.setattr(checkpoint_helper, "BACKLOG_BYTES", 1 << 16)
+    blob = os.urandom(1 << 17)  # each checkpoint larger than the backlog allowed: the thread holds the rest
     with Writer() as writer:
         for i in range(40):
             writer.replace(tmp_path / f"i{i}" / "response.md", blob + bytes([i]), deferred=True)
@@ -152,3 +152,15 @@ def _wait_gone(pid: int) -> None:
             return
         time.sleep(0.02)
     raise AssertionError(f"checkpoint process {pid} outlived the killed command")
+
+
+@pytest.mark.parametrize("executable", ["/bin/true", "/nonexistent/python", ""], ids=["silent", "missing", "none"])
+def test_where_the_checkpoint_process_cannot_run_the_thread_writes_the_checkpoints(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, executable: str
+) -> None:
+    monkeypatch.setattr(sys, "executable", executable)
+    with Writer() as writer:
+        writer.replace(tmp_path / "a" / "raw.json", b"held", deferred=True)
+        writer.drain()
+        assert writer._helper is None
+        assert (tmp_path / "a" / "raw.json").read_bytes() == b"held"

@@ -3,9 +3,11 @@
 :class:`CheckpointHelper` is used by one thread only (the writer's). Frames
 are written to the process's pipe without blocking: what the pipe does not
 take yet waits in :attr:`CheckpointHelper.pending` and goes with the next
-call, so a slow disk never holds up a ledger line queued behind a
-checkpoint. Only past :data:`MAX_PENDING` bytes, or at a barrier, does the
-thread wait for the pipe.
+:meth:`~CheckpointHelper.send`, so a slow disk never holds up a ledger line
+queued behind a checkpoint. The writer stops handing over checkpoints while
+:data:`BACKLOG_BYTES` wait (it holds the rest itself), so the pipe's backlog
+stays small; only :meth:`~CheckpointHelper.wait` and
+:meth:`~CheckpointHelper.flush` block.
 """
 
 from __future__ import annotations
@@ -21,9 +23,10 @@ from orchestrator.pipeline.store import checkpoint_process as program
 from orchestrator.recorder import crashpoint
 from orchestrator.recorder.atomic import temp_path
 
-#: bytes waiting for the pipe beyond which the writer thread waits for it (memory stays bounded)
-MAX_PENDING = 16 << 20
+#: bytes waiting for the pipe beyond which the writer thread holds further checkpoints itself
+BACKLOG_BYTES = 1 << 20
 _PIPE_SIZE = 1 << 20  # what Linux allows an unprivileged pipe by default
+_CHUNK = 1 << 20  # bytes per blocking write
 
 
 class CheckpointProcessError(OSError):
@@ -57,7 +60,17 @@ class CheckpointHelper:
             process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, close_fds=True)
         except OSError:
             return None
-        return cls(process)
+        assert process.stdout is not None and process.stdin is not None
+        try:
+            if process.stdout.read(1) == program.READY:  # an interpreter that cannot run it says nothing
+                return cls(process)
+        except OSError:  # a pipe that cannot be made non-blocking (not POSIX): the thread writes them
+            pass
+        process.kill()
+        process.wait()
+        process.stdin.close()
+        process.stdout.close()
+        return None
 
     @property
     def pending(self) -> int:
@@ -75,18 +88,25 @@ class CheckpointHelper:
         target = os.fsencode(path)
         self._frames += (program.HEADER.pack(program.REMOVE, len(target), 0, 0), target)
 
+    @property
+    def backlogged(self) -> bool:
+        """Whether enough waits for the pipe that further checkpoints should wait elsewhere."""
+        return self.pending > BACKLOG_BYTES
+
     def send(self) -> None:
-        """Hand the pipe what it takes now; wait only past :data:`MAX_PENDING`."""
+        """Hand the pipe what it takes now, without waiting."""
         self._gather()
         self._write_some()
-        if len(self._pending) > MAX_PENDING:
-            self._write_all()
+
+    def flush(self) -> None:
+        """Hand the pipe everything, waiting for it to take it."""
+        self._gather()
+        self._write_all()
 
     def wait(self) -> None:
         """Return once the process has done everything sent so far; raise what it failed on."""
         self._frames.append(program.HEADER.pack(program.BARRIER, 0, 0, 0))
-        self._gather()
-        self._write_all()
+        self.flush()
         self._answer()
 
     def close(self) -> None:
@@ -121,12 +141,12 @@ class CheckpointHelper:
             self._failed()
 
     def _write_all(self) -> None:
-        data = memoryview(bytes(self._pending))
-        self._pending.clear()
         os.set_blocking(self._pipe, True)
         try:
-            while data:
-                data = data[os.write(self._pipe, data) :]
+            while self._pending:
+                with memoryview(self._pending) as view, view[:_CHUNK] as chunk:
+                    written = os.write(self._pipe, chunk)
+                del self._pending[:written]
         except BrokenPipeError:
             self._failed()
         finally:

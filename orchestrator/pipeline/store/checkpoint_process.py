@@ -24,6 +24,8 @@ killed run's leftovers are found and removed the same way), and the content.
 * :data:`REMOVE`: remove the target if it exists;
 * :data:`BARRIER`: answer :data:`DONE` once everything before it is done.
 
+It answers :data:`READY` first, once it runs and knows it dies with its parent.
+
 A failure is answered :data:`FAILED` and a one-line reason, after which the
 process ends. It ends when standard input does (a frame cut short by a
 killed parent is dropped whole), and on Linux it is killed with its parent,
@@ -50,6 +52,7 @@ REMOVE = b"D"
 BARRIER = b"B"
 DONE = b"A"
 FAILED = b"E"
+READY = b"+"  # the first answer: the process runs (else the writer thread writes the checkpoints itself)
 
 _PR_SET_PDEATHSIG = 1
 _CRASH_VARIABLE = "ORCHESTRATE_CRASH_AT"  # orchestrator.recorder.crashpoint.VARIABLE (not imported: stdlib only)
@@ -141,6 +144,8 @@ def main(argv: list[str]) -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the command's to handle; it drains this process
     parent = int(argv[1])
     _die_with(parent)
+    sys.stdout.buffer.write(READY)
+    sys.stdout.buffer.flush()
     return serve(sys.stdin.buffer, sys.stdout.buffer, _Crash(os.environ.get(_CRASH_VARIABLE, ""), parent))
 
 

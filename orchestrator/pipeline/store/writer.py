@@ -19,16 +19,20 @@ Two kinds of write, by what a crash may cost:
   or new, and a stale one is redone from its inputs. With ``durable=True``
   (outputs a plan will call complete) the file is fsynced before the rename.
 
-A replacement may also be *deferred* (``deferred=True``, for checkpoints):
-it is held until the next :meth:`drain` (at the latest when the writer
-closes) or until deferred data passes :data:`DEFERRED_BYTES`. While calls
-are in flight the second core belongs to the thread reading responses (and,
-on a laptop, to whatever else runs), and every system call this thread makes
-must take the GIL back from the event loop: the three checkpoint files a
-response leaves cost more in those handoffs than in the disk. Deferred, they
-are written when the calls are done, in parallel with recording and the
-report, and a crash before then loses nothing that cannot be derived again
-(the response is in the ledger).
+A replacement may also be *deferred* (``deferred=True``, for checkpoints).
+The thread then only hands its bytes to the checkpoint process
+(:mod:`.checkpoint_process`), which writes it on the other core while the
+calls are in flight: a checkpoint costs a handful of system calls, each of
+which would make this thread take the GIL back from the event loop, and
+creating files is slow on many file systems. While the process lags
+(:data:`~.checkpoint_helper.BACKLOG_BYTES` wait for its pipe) they are held
+here and handed over as the pipe drains; past :data:`DEFERRED_BYTES` held,
+the thread waits for the pipe. Where that process cannot start (or with
+``Writer(helper=False)``), deferred replacements are held until the next
+:meth:`drain` (at the latest when the writer closes) or until
+:data:`DEFERRED_BYTES` of them wait, and written by the thread. Either way a crash loses
+nothing that cannot be derived again (the response is in the ledger), and a
+:meth:`drain` returns only once they are all in place.
 
 Writes to one path keep their order; the last one wins. :meth:`drain` waits
 until everything queued so far is done; an error in the thread is raised
@@ -212,10 +216,10 @@ class Writer:
             while True:
                 with self._wake:
                     while self._open and not self._ops:
-                        if self._helper is None or not self._helper.pending:
+                        if self._helper is None or not (self._helper.pending or self._deferred):
                             self._wake.wait()
                         elif not self._wake.wait(_FEED_INTERVAL):
-                            break  # the pipe was full: offer it the rest again
+                            break  # the pipe was full: offer it more
                     if not self._open and not self._ops:
                         return
                     ops = list(self._ops)
@@ -241,9 +245,12 @@ class Writer:
                 self._take(change)
             released = any(isinstance(op, _Release) or (isinstance(op, _Barrier) and op.deferred) for op in ops)
             self._released = self._released or released
-            if self._deferred and (self._released or self._deferred_bytes > DEFERRED_BYTES):
+            waited = any(isinstance(op, _Barrier) and op.deferred for op in ops)
+            too_much = self._deferred_bytes > DEFERRED_BYTES
+            if self._helper is not None:
+                self._feed(everything=waited or too_much, wait=waited)
+            elif self._deferred and (self._released or too_much):
                 self._write_deferred()
-            self._feed(wait=any(isinstance(op, _Barrier) and op.deferred for op in ops))
         except BaseException as exc:  # reported to whoever waits next; the run must not go on silently
             self._error = exc
             for op in appends:
@@ -255,25 +262,27 @@ class Writer:
 
     def _take(self, change: _Replace | _Remove) -> None:
         """Apply ``change`` now, send it to the checkpoint process, or hold it; it supersedes a held one."""
-        if change.deferred and not (isinstance(change, _Replace) and change.then) and self._forward(change):
-            return
-        if self._helper is not None and hash(change.path) in self._forwarded:
-            self._helper.wait()  # an earlier change to this path is the process's: it goes first
-            self._forwarded.clear()
         held = self._deferred.pop(change.path, None)
         if isinstance(held, _Replace):
             self._deferred_bytes -= len(held.data)
             if isinstance(change, _Replace):
                 change.then[:0] = held.then
-        if not change.deferred or self._released:
+        if change.deferred and self._forward(change):
+            return
+        if self._helper is not None and hash(change.path) in self._forwarded:
+            self._helper.wait()  # an earlier change to this path is the process's: it goes first
+            self._forwarded.clear()
+        if not change.deferred or (self._released and self._helper is None):
             self._apply(change)
             return
-        self._deferred[change.path] = change
+        self._deferred[change.path] = change  # until the pipe has room, or the thread writes it
         if isinstance(change, _Replace):
             self._deferred_bytes += len(change.data)
 
     def _forward(self, change: _Replace | _Remove) -> bool:
-        """Send a deferred change to the checkpoint process (started at the first); False without one."""
+        """Send a deferred change to the checkpoint process (started at the first) unless it lags."""
+        if isinstance(change, _Replace) and change.then:
+            return False  # someone waits for it: written here
         if self._helper is None:
             if not self._use_helper:
                 return False
@@ -281,24 +290,43 @@ class Writer:
             self._helper = CheckpointHelper.start()
             if self._helper is None:
                 return False
-        self._deferred.pop(change.path, None)
-        self._forwarded.add(hash(change.path))
-        if isinstance(change, _Replace):
-            self._helper.replace(change.path, change.data)
-            self.replaced += 1
-        else:
-            self._helper.remove(change.path)
+        if self._helper.backlogged:
+            return False
+        self._send(self._helper, change)
         return True
 
-    def _feed(self, *, wait: bool) -> None:
-        """Pass the checkpoint process what it can take; with ``wait``, until it has done it all."""
-        if self._helper is None:
-            return
-        if wait:
-            self._helper.wait()
-            self._forwarded.clear()
+    def _send(self, helper: CheckpointHelper, change: _Replace | _Remove) -> None:
+        self._forwarded.add(hash(change.path))
+        if isinstance(change, _Replace):
+            helper.replace(change.path, change.data)
+            self.replaced += 1
         else:
-            self._helper.send()
+            helper.remove(change.path)
+
+    def _feed(self, *, everything: bool, wait: bool) -> None:
+        """Hand the checkpoint process held changes while its pipe has room (``everything``: all of them).
+
+        ``wait``: until it has written them all.
+        """
+        helper = self._helper
+        if helper is None:
+            return
+        helper.send()
+        while self._deferred and (everything or not helper.backlogged):
+            path = next(iter(self._deferred))
+            change = self._deferred.pop(path)
+            if isinstance(change, _Replace):
+                self._deferred_bytes -= len(change.data)
+                if change.then:
+                    self._apply(change)
+                    continue
+            self._send(helper, change)
+            helper.send()
+        if wait:
+            helper.wait()
+            self._forwarded.clear()
+        elif everything:
+            helper.flush()
 
     def _write_deferred(self) -> None:
         held, self._deferred, self._deferred_bytes = self._deferred, {}, 0
