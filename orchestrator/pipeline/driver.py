@@ -484,7 +484,7 @@ def run_process(sess: Session, *, everything: bool) -> int:
     lint_preflight_check(sess)
     state.calls_before = book.totals()[2]
     clock = state.clock
-    with ctx.store.writing() as writer:  # the checkpoints are written last, beside the report and summary
+    with ctx.store.writing() as writer:  # one writer for the command: its end waits for every checkpoint
         code = _run_stages(sess, state, clock, writer, everything=everything)
         with clock.span("checkpoints"):
             writer.drain()

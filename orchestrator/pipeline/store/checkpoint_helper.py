@@ -45,9 +45,7 @@ class CheckpointHelper:
             import fcntl
 
             fcntl.fcntl(self._pipe, fcntl.F_SETPIPE_SZ, _PIPE_SIZE)
-        self._frames: list[bytes] = []
-        self._pending = bytearray()
-        self.sent = 0
+        self._pending = bytearray()  # frames the pipe has not taken yet
 
     @classmethod
     def start(cls) -> CheckpointHelper | None:
@@ -75,18 +73,19 @@ class CheckpointHelper:
     @property
     def pending(self) -> int:
         """Bytes not yet taken by the pipe."""
-        return len(self._pending) + sum(map(len, self._frames))
+        return len(self._pending)
 
     def replace(self, path: Path, data: bytes) -> None:
-        target = os.fsencode(path)
-        temp = os.fsencode(temp_path(path))
-        self._frames.append(program.HEADER.pack(program.REPLACE, len(target), len(temp), len(data)))
-        self._frames += (target, temp, data)
-        self.sent += 1
+        self._frame(program.REPLACE, os.fsencode(path), os.fsencode(temp_path(path)), data)
 
     def remove(self, path: Path) -> None:
-        target = os.fsencode(path)
-        self._frames += (program.HEADER.pack(program.REMOVE, len(target), 0, 0), target)
+        self._frame(program.REMOVE, os.fsencode(path))
+
+    def _frame(self, kind: bytes, target: bytes = b"", temp: bytes = b"", data: bytes = b"") -> None:
+        self._pending += program.HEADER.pack(kind, len(target), len(temp), len(data))
+        self._pending += target
+        self._pending += temp
+        self._pending += data
 
     @property
     def backlogged(self) -> bool:
@@ -95,17 +94,15 @@ class CheckpointHelper:
 
     def send(self) -> None:
         """Hand the pipe what it takes now, without waiting."""
-        self._gather()
         self._write_some()
 
     def flush(self) -> None:
         """Hand the pipe everything, waiting for it to take it."""
-        self._gather()
         self._write_all()
 
     def wait(self) -> None:
         """Return once the process has done everything sent so far; raise what it failed on."""
-        self._frames.append(program.HEADER.pack(program.BARRIER, 0, 0, 0))
+        self._frame(program.BARRIER)
         self.flush()
         self._answer()
 
@@ -124,11 +121,6 @@ class CheckpointHelper:
             self._process.stdout.close()
 
     # --- the pipe ---------------------------------------------------------------------------------
-
-    def _gather(self) -> None:
-        if self._frames:
-            self._pending += b"".join(self._frames)
-            self._frames.clear()
 
     def _write_some(self) -> None:
         try:

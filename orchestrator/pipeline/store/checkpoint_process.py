@@ -44,7 +44,10 @@ import os
 import signal
 import struct
 import sys
+from collections.abc import Callable
 from typing import BinaryIO
+
+_Path = str | bytes | os.PathLike[str]
 
 HEADER = struct.Struct("<cIII")
 REPLACE = b"R"
@@ -94,20 +97,31 @@ def _replace(target: bytes, temp: bytes, data: bytes, folders: set[bytes], crash
     if folder not in folders:
         os.makedirs(folder, exist_ok=True)
         folders.add(folder)
+    write_staged(target, temp, data, crash.reached)
+
+
+def write_staged(target: _Path, temp: _Path, data: bytes, reached: Callable[[str], None]) -> None:
+    """``data`` into the new file ``temp``, then renamed over ``target``: old or new, the fewest calls.
+
+    No ``fsync`` and no mode or symlink kept: for the tool's own files (the
+    writer thread's derived files use it too). ``reached`` names the crash
+    instants (``temp``, ``staged``, ``replaced``).
+    """
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
     try:
-        crash.reached("temp")
+        reached("temp")
         view = memoryview(data)
         while view:
             view = view[os.write(fd, view) :]
-        crash.reached("staged")
+        reached("staged")
     except BaseException:
         os.close(fd)
-        os.unlink(temp)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp)
         raise
     os.close(fd)
     os.replace(temp, target)
-    crash.reached("replaced")
+    reached("replaced")
 
 
 def serve(source: BinaryIO, answers: BinaryIO, crash: _Crash) -> int:

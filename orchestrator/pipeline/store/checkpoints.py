@@ -274,9 +274,9 @@ class ItemStore:
     Stages read an item through :meth:`load` (the first call reads its files
     and checks their shapes; later calls return what is in memory) and write
     through :meth:`put`, which updates memory at once and hands the bytes to
-    the writer thread when one is running (PROCESS: deferred until the calls
-    are done, see :mod:`~orchestrator.pipeline.store.writer`), or writes them
-    in place otherwise. Checkpoints are derived data: written atomically,
+    the writer thread when one is running (deferred: written by the
+    checkpoint process, see :mod:`~orchestrator.pipeline.store.writer`), or
+    writes them in place otherwise. Checkpoints are derived data: written atomically,
     never fsynced (a crash leaves each one old or new, or missing; a stale or
     missing one is redone, a response restored from the ledger).
     """

@@ -53,6 +53,7 @@ from pathlib import Path
 from types import TracebackType
 
 from orchestrator.pipeline.store.checkpoint_helper import CheckpointHelper
+from orchestrator.pipeline.store.checkpoint_process import write_staged
 from orchestrator.recorder import crashpoint
 from orchestrator.recorder.atomic import atomic_write, temp_path
 
@@ -243,9 +244,8 @@ class Writer:
                     latest[op.path] = op  # the last change to a path wins; order otherwise kept
             for change in latest.values():
                 self._take(change)
-            released = any(isinstance(op, _Release) or (isinstance(op, _Barrier) and op.deferred) for op in ops)
-            self._released = self._released or released
             waited = any(isinstance(op, _Barrier) and op.deferred for op in ops)
+            self._released = self._released or waited or any(isinstance(op, _Release) for op in ops)
             too_much = self._deferred_bytes > DEFERRED_BYTES
             if self._helper is not None:
                 self._feed(everything=waited or too_much, wait=waited)
@@ -321,7 +321,7 @@ class Writer:
                     self._apply(change)
                     continue
             self._send(helper, change)
-            helper.send()
+        helper.send()
         if wait:
             helper.wait()
             self._forwarded.clear()
@@ -358,21 +358,7 @@ class Writer:
         if folder not in self._folders:
             folder.mkdir(parents=True, exist_ok=True)
             self._folders.add(folder)
-        temp = temp_path(path)
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
-        try:
-            crashpoint.reached("temp")  # the crash campaign's instants (no-ops unless set)
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-            crashpoint.reached("staged")
-        except BaseException:
-            os.close(fd)
-            temp.unlink(missing_ok=True)
-            raise
-        os.close(fd)
-        os.replace(temp, path)
-        crashpoint.reached("replaced")
+        write_staged(path, temp_path(path), data, crashpoint.reached)
 
     def _commit(self, appends: list[_Append]) -> None:
         by_path: dict[Path, list[_Append]] = {}
