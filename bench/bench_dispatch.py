@@ -114,7 +114,7 @@ class AcceptAll:
     def on_response(self, job: Job, turns: tuple[Turn, ...], result: CallResult, n: int) -> None:
         self.ends.append(time.monotonic())
 
-    def check(self, job: Job, result: CallResult) -> Verdict:
+    async def check(self, job: Job, result: CallResult) -> Verdict:
         return Verdict(True, result.text, [])
 
     def on_finished(self, job: Job, outcome: JobOutcome) -> None:

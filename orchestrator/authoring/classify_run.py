@@ -82,7 +82,7 @@ class _Hooks:
     def on_response(self, job: Job, turns: tuple[Turn, ...], result: CallResult, attempt: int) -> None:
         """Nothing to checkpoint: an answer is a few tokens, asked again if lost."""
 
-    def check(self, job: Job, result: CallResult) -> Verdict:
+    async def check(self, job: Job, result: CallResult) -> Verdict:
         answer = read_answer(result.text, self.allowed, self.table)
         if answer.model is None:
             return Verdict(False, None, [f"{answer.problem}; reply with front matter: task, model, reason"])

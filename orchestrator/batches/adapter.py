@@ -25,7 +25,7 @@ class SyncHooks:
         self.hooks.on_response(job, turns, result, attempt)
 
     async def judge(self, job: Job, result: CallResult) -> Verdict:
-        return self.hooks.check(job, result)
+        return await self.hooks.check(job, result)
 
     async def on_finished(self, job: Job, outcome: JobOutcome) -> None:
         self.hooks.on_finished(job, outcome)

@@ -420,7 +420,7 @@ class _Run:
             if result.truncated:
                 outcome, verdict = "truncated", Verdict(False, None, [TRUNCATED_FAILURE])
             else:
-                verdict = self.hooks.check(job, result)
+                verdict = await self.hooks.check(job, result)
                 outcome = "ok" if verdict.ok else "invalid"
         finally:
             self.record_response(

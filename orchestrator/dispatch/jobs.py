@@ -122,13 +122,13 @@ class DispatchSettings:
 
 
 class Hooks(Protocol):
-    """What the pipeline plugs into the dispatcher (all synchronous)."""
+    """What the pipeline plugs into the dispatcher (synchronous but for :meth:`check`)."""
 
     def on_response(self, job: Job, turns: tuple[Turn, ...], result: CallResult, attempt: int) -> None:
         """Called before :meth:`check`: checkpoint the raw response (so it is never paid twice)."""
 
-    def check(self, job: Job, result: CallResult) -> Verdict:
-        """Parse and validate a complete (not truncated) response."""
+    async def check(self, job: Job, result: CallResult) -> Verdict:
+        """Parse and validate a complete (not truncated) response (awaited: it may judge in another process)."""
 
     def on_finished(self, job: Job, outcome: JobOutcome) -> None:
         """Write the output, record status and notes."""

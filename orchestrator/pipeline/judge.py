@@ -4,7 +4,9 @@ PROCESS asks it once per response (to drive repairs) and keeps the
 :class:`Judgement` with the response; PARSE reuses that judgement and asks
 again only for a response it finds on disk without one (a run that died
 between receiving and recording). Either way a response is judged exactly
-as it would have been live.
+as it would have been live. In ``run`` the judging itself happens in the
+judge process (:mod:`orchestrator.pipeline.judge_helper`), off the event
+loop's core; its :class:`Judgement` is the same record this module makes.
 """
 
 from __future__ import annotations
@@ -14,30 +16,36 @@ from pathlib import Path
 
 from orchestrator.dispatch.jobs import TRUNCATED_FAILURE, Verdict
 from orchestrator.errors import BadInputError
-from orchestrator.pipeline.store.records import RawRecord
+from orchestrator.pipeline.store.records import CheckRecord, RawRecord
 from orchestrator.recorder.atomic import real_path as real  # os.path.realpath: a symlink loop is no RuntimeError
-from orchestrator.validators import CompiledPlan, FileReport, extract_document
+from orchestrator.validators import CompiledPlan, extract_document
 from orchestrator.validators.document import Document, parse_document
+from orchestrator.validators.results import CheckResult
 
 #: stop reasons whose text is cut off: never an output
 TRUNCATING = ("max_tokens", "model_context_window_exceeded")
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class Judgement:
-    """A verdict and the report behind it."""
+    """A verdict and what ``parsed.json`` keeps of the report behind it.
+
+    Plain data (it crosses from the judge process by pickle): the checks, and
+    the document's front matter and section titles.
+    """
 
     verdict: Verdict
-    report: FileReport | None
-    content: str
+    checks: tuple[CheckRecord, ...]
+    front_matter: dict[str, object]
+    sections: tuple[str, ...]
 
-    def summary(self) -> tuple[dict[str, object], tuple[str, ...]]:
-        """Front matter and section titles of the document (for ``parsed.json`` and the report)."""
-        doc = self.report.document if self.report is not None else None
-        if not isinstance(doc, Document):
-            doc = parse_document(self.content)
-        front: dict[str, object] = {key: entry.value for key, entry in doc.front_matter.entries.items()}
-        return front, tuple(h.text for h in doc.sections())
+
+def judgement(verdict: Verdict, content: str, checks: tuple[CheckResult, ...], document: object) -> Judgement:
+    """The record of one judgement: ``document`` is the report's parsed document, if it has one."""
+    doc = document if isinstance(document, Document) else parse_document(content)
+    front: dict[str, object] = {key: entry.value for key, entry in doc.front_matter.entries.items()}
+    records = tuple(CheckRecord.from_result(c.name, c.ok, c.message, c.line, c.skipped, c.kind) for c in checks)
+    return Judgement(verdict, records, front, tuple(h.text for h in doc.sections()))
 
 
 @dataclass
@@ -71,9 +79,9 @@ class Judge:
 
     def judge(self, target: Path, text: str, stop_reason: str | None) -> Judgement:
         if stop_reason in TRUNCATING:
-            return Judgement(Verdict(False, None, [TRUNCATED_FAILURE]), None, text)
+            return judgement(Verdict(False, None, [TRUNCATED_FAILURE]), text, (), None)
         extracted = extract_document(text)
         report = self.compiled.validate_text(extracted.content, path=target)
         environment = [f.render() for f in report.environment_failures]
         verdict = Verdict(report.ok, extracted.content, report.failure_messages(), list(extracted.notes), environment)
-        return Judgement(verdict, report, extracted.content)
+        return judgement(verdict, extracted.content, tuple(report.checks), report.document)

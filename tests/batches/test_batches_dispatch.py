@@ -31,7 +31,7 @@ class SyncHooks:
     def on_response(self, job: Job, turns: tuple[Turn, ...], result: CallResult, attempt: int) -> None:
         pass
 
-    def check(self, job: Job, result: CallResult) -> Verdict:
+    async def check(self, job: Job, result: CallResult) -> Verdict:
         self.checked.append(job.key)
         failures = check_document(result.text)
         return Verdict(not failures, None if failures else result.text, failures)

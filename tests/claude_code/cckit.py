@@ -164,7 +164,7 @@ class WritingHooks:
     def on_response(self, job: Job, turns: tuple[Turn, ...], result: CallResult, attempt: int) -> None:
         self.results.append((job.key, result))
 
-    def check(self, job: Job, result: CallResult) -> Verdict:
+    async def check(self, job: Job, result: CallResult) -> Verdict:
         failures = glossary_failures(result.text)
         return Verdict(not failures, result.text if not failures else None, failures)
 

@@ -128,7 +128,7 @@ class RecordingHooks:
     def on_response(self, job: Job, turns: tuple[Turn, ...], result: CallResult, attempt: int) -> None:
         self.responses.append((job.key, turns, result, attempt))
 
-    def check(self, job: Job, result: CallResult) -> Verdict:
+    async def check(self, job: Job, result: CallResult) -> Verdict:
         self.checked.append((job.key, result.text))
         return self.checker(job, result)
 

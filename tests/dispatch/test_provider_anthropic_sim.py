@@ -324,7 +324,7 @@ class DocumentHooks:
     def on_response(self, job: Job, turns: tuple[Turn, ...], result: CallResult, attempt: int) -> None:
         self.repairs_seen += len(turns) > 1
 
-    def check(self, job: Job, result: CallResult) -> Verdict:
+    async def check(self, job: Job, result: CallResult) -> Verdict:
         text, failures = result.text, []
         if not text.startswith("---\n"):
             failures.append("the file must start with front matter, not a code fence")

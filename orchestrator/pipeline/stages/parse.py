@@ -28,7 +28,7 @@ from orchestrator.pipeline.store.checkpoints import (
     encode_json,
     sha256_text,
 )
-from orchestrator.pipeline.store.records import CheckRecord, ParsedRecord
+from orchestrator.pipeline.store.records import ParsedRecord
 from orchestrator.pipeline.store.usage import UsageBook
 from orchestrator.plan.model import Row
 from orchestrator.recorder.atomic import atomic_write, write_if_different
@@ -123,7 +123,6 @@ def parse_item(
         outcome.written = out_path
     elif pending and row is not None:
         recorder.note(row.phase, row.id, row.filename, "; ".join(verdict.failures) or "invalid output")
-    front_matter, sections = judgement.summary()
     parsed = ParsedRecord(
         item=state.id,
         raw_hash=state.raw.input_hash,
@@ -133,13 +132,13 @@ def parse_item(
         ok=verdict.ok,
         failures=tuple(verdict.failures),
         notes=tuple(verdict.notes),
-        checks=tuple(CheckRecord.from_json(c.as_dict()) for c in judgement.report.checks) if judgement.report else (),
+        checks=judgement.checks,
         output=str(out_path),
         output_sha256=sha256_text(verdict.content) if verdict.ok and verdict.content else None,
         written=outcome.written is not None,
         parsed_at=now_iso(),
-        front_matter=front_matter,
-        sections=sections,
+        front_matter=judgement.front_matter,
+        sections=judgement.sections,
     )
     store.put(state.files, PARSED, parsed)
     return outcome

@@ -7,7 +7,8 @@ it checkpointed but never judged are judged now, so none is paid for twice.
 During dispatch the event loop does no file I/O: the ledger line of each
 response (which holds the response) is group-committed by the writer thread
 and awaited before the response counts as received; checkpoints, outputs and
-``parsed.json`` are handed to the same thread. In ``run``/``all``
+``parsed.json`` are handed to the same thread, and each response is judged
+in the judge process (:mod:`orchestrator.pipeline.judge_helper`). In ``run``/``all``
 (``record=True``) each finished item is recorded at once, with the judgement
 PROCESS already made, so a Ctrl-C or a fatal error keeps every row that
 finished.
@@ -16,6 +17,7 @@ finished.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
@@ -26,6 +28,7 @@ from orchestrator.dispatch.jobs import DispatchReport, DispatchSettings, JobOutc
 from orchestrator.dispatch.ledger import Ledger
 from orchestrator.pipeline.context import Context
 from orchestrator.pipeline.judge import Judge
+from orchestrator.pipeline.judge_helper import JudgeHelper
 from orchestrator.pipeline.stages.parse import RowRecorder, parse_item
 from orchestrator.pipeline.stages.process_hooks import BatchHooks, ProgressSink, Received, verdict_record
 from orchestrator.pipeline.stages.selection import Work, WorkItem, process_work, recover_responses
@@ -33,6 +36,9 @@ from orchestrator.pipeline.store.checkpoints import RESPONSE_META
 from orchestrator.pipeline.store.usage import UsageBook
 from orchestrator.providers.anthropic_batch import AnthropicBatchProvider
 from orchestrator.providers.base import Provider
+
+#: fewer items than this are judged in this process: starting the judge process would cost more
+JUDGE_PROCESS_MIN_ITEMS = 32
 
 
 @dataclass
@@ -106,8 +112,9 @@ async def process(
             reason = outcome.error or "; ".join(outcome.failures) or "no valid response"
             recorder.note(row.phase, row.id, row.filename, reason)
 
-    hooks = BatchHooks(items, judge, ctx.store, book, progress, on_done, provider=provider.name)
-    with ctx.store.writing() as writer:
+    judging = JudgeHelper.start(judge) if len(items) >= JUDGE_PROCESS_MIN_ITEMS else JudgeHelper(judge, None)
+    hooks = BatchHooks(items, judging, ctx.store, book, progress, on_done, provider=provider.name)
+    with contextlib.closing(judging), ctx.store.writing() as writer:
         ledger = Ledger(ctx.batch.ledger_path, writer=writer)
         jobs = [w.job() for w in work.dispatch]
         if isinstance(provider, AnthropicBatchProvider):

@@ -16,7 +16,8 @@ from typing import Protocol
 
 from orchestrator.dispatch.events import DispatchEvent
 from orchestrator.dispatch.jobs import Job, JobOutcome, Verdict
-from orchestrator.pipeline.judge import Judge, Judgement
+from orchestrator.pipeline.judge import Judgement
+from orchestrator.pipeline.judge_helper import JudgeHelper
 from orchestrator.pipeline.stages.selection import WorkItem
 from orchestrator.pipeline.store.batch import now_iso
 from orchestrator.pipeline.store.checkpoints import (
@@ -58,7 +59,7 @@ class BatchHooks:
     def __init__(
         self,
         items: dict[str, WorkItem],
-        judge: Judge,
+        judge: JudgeHelper,
         store: ItemStore,
         book: UsageBook,
         progress: ProgressSink,
@@ -77,10 +78,10 @@ class BatchHooks:
         self.received[job.key] = Received(result, history, attempt, now_iso())
         self.cost_is_estimate = self.cost_is_estimate or result.cost_is_estimate
 
-    def check(self, job: Job, result: CallResult) -> Verdict:
+    async def check(self, job: Job, result: CallResult) -> Verdict:
         item = self.items[job.key]
         assert item.target is not None, "PROCESS items always know their output path"
-        judgement = self.judge.judge(item.target, result.text, result.stop_reason)
+        judgement = await self.judge.judge(item.target, result.text, result.stop_reason)
         self.judgements += 1
         self.received[job.key].judgement = judgement
         return judgement.verdict

@@ -302,6 +302,15 @@ class CheckRecord:
         }
 
     @classmethod
+    def from_result(cls, name: str, ok: bool, message: str, line: int | None, skipped: bool, kind: str) -> CheckRecord:
+        """One validator result, its texts interned: most are the same on every row of a batch."""
+        return cls(sys.intern(name), ok, sys.intern(message), line, skipped, sys.intern(kind))
+
+    def interned(self) -> CheckRecord:
+        """This record with its texts interned (as unpickled from the judge process, they are copies)."""
+        return CheckRecord.from_result(self.name, self.ok, self.message, self.line, self.skipped, self.kind)
+
+    @classmethod
     def from_json(cls, data: dict[str, Any]) -> CheckRecord:
         line = data.get("line")
         return cls(  # interned: most names and messages are the same on every row of a batch
