@@ -26,6 +26,7 @@ from orchestrator.batches.jobs import BatchProgress, BatchRunSettings
 from orchestrator.dispatch.engine import dispatch
 from orchestrator.dispatch.jobs import DispatchReport, DispatchSettings, JobOutcome
 from orchestrator.dispatch.ledger import Ledger
+from orchestrator.pipeline import collector
 from orchestrator.pipeline.context import Context
 from orchestrator.pipeline.judge import Judge
 from orchestrator.pipeline.judge_helper import JudgeHelper
@@ -114,7 +115,7 @@ async def process(
 
     judging = JudgeHelper.start(judge) if len(items) >= JUDGE_PROCESS_MIN_ITEMS else JudgeHelper(judge, None)
     hooks = BatchHooks(items, judging, ctx.store, book, progress, on_done, provider=provider.name)
-    with contextlib.closing(judging), ctx.store.writing() as writer:
+    with contextlib.closing(judging), ctx.store.writing() as writer, collector.quiet():
         ledger = Ledger(ctx.batch.ledger_path, writer=writer)
         jobs = [w.job() for w in work.dispatch]
         if isinstance(provider, AnthropicBatchProvider):
