@@ -18,6 +18,7 @@ import click
 
 from orchestrator import __version__
 from orchestrator.errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, OrchestratorError
+from orchestrator.pipeline import collector
 
 #: command name -> ("module:attribute", one-line help shown by ``orchestrate --help``)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -126,6 +127,7 @@ def entry() -> None:
     lock released). So the exit handlers run, stdout and stderr are flushed,
     and the process ends. In-process callers (the tests) call :func:`main`.
     """
+    collector.for_command()
     try:
         main()
         code = 0

@@ -46,3 +46,31 @@ def test_a_run_dispatches_with_the_quiet_collector(
     assert frozen > 10_000, "the plan, the items and the SDK's modules were out of the collector's reach"
     assert young == max(before[0], collector.YOUNG_THRESHOLD)
     assert gc.get_threshold() == before and gc.get_freeze_count() == 0
+
+
+def test_the_executable_collects_young_objects_rarely_from_its_start() -> None:
+    import subprocess
+    import sys
+
+    probe = (
+        "import gc, sys\n"
+        "from orchestrator.cli import main as cli\n"
+        "cli.main = lambda: print(gc.get_threshold()[0])\n"
+        "cli.entry()\n"
+    )
+    shown = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert shown.returncode == 0, shown.stderr
+    assert int(shown.stdout) == collector.YOUNG_THRESHOLD
+
+
+def test_for_command_never_lowers_a_threshold() -> None:
+    before = gc.get_threshold()
+    try:
+        gc.set_threshold(50_000, *before[1:])
+        collector.for_command()
+        assert gc.get_threshold()[0] == 50_000
+        gc.set_threshold(700, *before[1:])
+        collector.for_command()
+        assert gc.get_threshold() == (collector.YOUNG_THRESHOLD, *before[1:])
+    finally:
+        gc.set_threshold(*before)
