@@ -25,7 +25,7 @@ YOUNG_THRESHOLD = 10_000
 
 
 def for_command() -> None:
-    """Collect the youngest generation every :data:`YOUNG_THRESHOLD` allocations, for the process's life."""
+    """Collect the youngest generation at most every :data:`YOUNG_THRESHOLD` allocations (from now on)."""
     threshold = gc.get_threshold()
     gc.set_threshold(max(threshold[0], YOUNG_THRESHOLD), *threshold[1:])
 
@@ -35,7 +35,7 @@ def quiet() -> Iterator[None]:
     """Freeze the objects that exist now and collect the young ones less often, until the block ends."""
     threshold = gc.get_threshold()
     gc.freeze()
-    gc.set_threshold(max(threshold[0], YOUNG_THRESHOLD), *threshold[1:])
+    for_command()
     try:
         yield
     finally:

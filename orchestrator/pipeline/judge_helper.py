@@ -12,7 +12,6 @@ the verdict never depends on where it was made.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import copy
 import dataclasses
 import itertools
@@ -107,7 +106,7 @@ class JudgeHelper:
         assert self._process is not None and self._process.stdout is not None
         self._loop = asyncio.get_running_loop()
         self._loop.add_reader(self._process.stdout.fileno(), self._readable)
-        self._send(b"")
+        self._writable()  # what the pipe did not take at the start now waits for the loop
 
     def _send(self, data: bytes) -> None:
         self._outgoing += data
@@ -168,9 +167,7 @@ class JudgeHelper:
 
     def _lost(self) -> None:
         """The process ended or broke a frame: judge every waiting and later response here."""
-        with contextlib.suppress(Exception):
-            self.close()
-        self._fail_waiting()
+        self.close()
 
     def _fail_waiting(self) -> None:
         waiting, self._waiting = self._waiting, {}
