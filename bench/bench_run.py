@@ -17,7 +17,13 @@ stage, validation, checkpoints, the ledger, recording the Status cells, the
 tracking file and the HTML report.
 
 Runs alternate (bare, ours, bare, ours...) so both see the same machine, and
-the ratio is of the medians. Peak RSS comes from ``wait4``'s rusage of each
+the ratio is of the medians. Nothing is deleted until every scenario has run:
+on ext4, creating a file scans past every inode deleted in the last minute
+(six while its inode table is dirty; ``recently_deleted`` in the kernel's
+``ialloc.c``), so removing one round's 7,000 files made the next round's file
+creation up to ten times slower. For the same reason, do not start it right
+after the test suite (which deletes thousands of temporary folders); it syncs
+first, which shortens that window to a minute. Peak RSS comes from ``wait4``'s rusage of each
 child. The dispatcher-only figure stays in ``bench/bench_dispatch.py``.
 """
 
@@ -171,8 +177,13 @@ def bare_requests(plan: Path, target: Path) -> None:
     target.write_text(json.dumps(out))
 
 
-def timed(argv: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MB) of one child process, run to its exit."""
+def timed(argv: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float, float]:
+    """Wall seconds, peak RSS (MB) and CPU seconds (user + system) of one child process, run to its exit.
+
+    The CPU figure counts the child and the helpers it waited for (the judge and
+    checkpoint processes): on a machine whose cores the simulator also needs,
+    CPU spent anywhere is time taken from the calls.
+    """
     started = time.perf_counter()
     proc = subprocess.Popen(argv, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)
@@ -181,7 +192,7 @@ def timed(argv: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float
     err = proc.stderr.read().decode() if proc.stderr else ""
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(argv[:3])} exited {proc.returncode}: {err[-2000:]}")
-    return wall, usage.ru_maxrss / 1024
+    return wall, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
 
 
 def orchestrate_argv(plan: Path, workers: int) -> list[str]:
@@ -189,12 +200,13 @@ def orchestrate_argv(plan: Path, workers: int) -> list[str]:
     return [exe, "run", str(plan), "--phase", "1", "--provider", "anthropic", "--yes", "--workers", str(workers)]
 
 
-def run_scenario(sc: Scenario) -> dict[str, float]:
+def run_scenario(sc: Scenario, scratch: Path) -> dict[str, float]:
     bare_walls: list[float] = []
     ours_walls: list[float] = []
     bare_rss: list[float] = []
     ours_rss: list[float] = []
-    script_dir = Path(tempfile.mkdtemp(prefix="bench-run-"))
+    script_dir = scratch / sc.name
+    script_dir.mkdir()
     script = script_dir / "bare.py"
     script.write_text(BARE_SCRIPT)
     with simulator(f"seed=7,latency_ms={sc.latency_ms}") as url:
@@ -206,22 +218,24 @@ def run_scenario(sc: Scenario) -> dict[str, float]:
             ours_plan = make_project(work / "ours", sc.rows)
             requests = work / "requests.json"
             bare_requests(bare_plan, requests)
-            wall, rss = timed(
+            wall, rss, bare_cpu = timed(
                 [sys.executable, str(script), url, str(requests), str(work / "bare" / "output"), str(sc.workers)],
                 env,
                 work,
             )
             bare_walls.append(wall)
             bare_rss.append(rss)
-            wall, rss = timed(orchestrate_argv(ours_plan, sc.workers), env, work / "ours")
+            wall, rss, ours_cpu = timed(orchestrate_argv(ours_plan, sc.workers), env, work / "ours")
             ours_walls.append(wall)
             ours_rss.append(rss)
             done = ours_plan.read_text().count("| complete |")
             if done != sc.rows:
                 raise RuntimeError(f"orchestrate run completed {done} of {sc.rows} rows")
-            line = f"  {sc.name} round {rnd + 1}: bare {bare_walls[-1]:.2f} s, orchestrate {ours_walls[-1]:.2f} s"
+            line = (
+                f"  {sc.name} round {rnd + 1}: bare {bare_walls[-1]:.2f} s (CPU {bare_cpu:.2f} s), "
+                f"orchestrate {ours_walls[-1]:.2f} s (CPU {ours_cpu:.2f} s)"
+            )
             print(line, flush=True)
-    shutil.rmtree(script_dir, ignore_errors=True)
     bare, ours = statistics.median(bare_walls), statistics.median(ours_walls)
     return {
         "rows": sc.rows,
@@ -235,7 +249,7 @@ def run_scenario(sc: Scenario) -> dict[str, float]:
     }
 
 
-def run_rate_limited(rows: int = 1000, rpm: int = 3000, workers: int = 50) -> dict[str, float]:
+def run_rate_limited(scratch: Path, rows: int = 1000, rpm: int = 3000, workers: int = 50) -> dict[str, float]:
     """``orchestrate run`` against a simulator enforcing ``rpm``: how much of the limit it used.
 
     Measured between the first and the last response (the ledger's timestamps),
@@ -243,19 +257,18 @@ def run_rate_limited(rows: int = 1000, rpm: int = 3000, workers: int = 50) -> di
     """
     from datetime import datetime
 
-    work = Path(tempfile.mkdtemp(prefix="bench-rpm-"))
+    work = scratch / "rpm"
     plan = make_project(work / "ours", rows)
     with simulator(f"seed=7,latency_ms=200,rpm={rpm}") as url:
         env = {**os.environ, "ANTHROPIC_API_KEY": "sk-bench", "ANTHROPIC_BASE_URL": url, "NO_COLOR": "1"}
         env.pop("ORCHESTRATE_SIM", None)
-        wall, _ = timed(orchestrate_argv(plan, workers), env, work / "ours")
+        wall, _, _ = timed(orchestrate_argv(plan, workers), env, work / "ours")
     ledger = work / "ours" / "data" / "plan-phase1" / "ledger.jsonl"
     stamps = sorted(
         datetime.fromisoformat(line["ts"]).timestamp()
         for line in map(json.loads, ledger.read_text().splitlines())
         if line.get("response") is not None
     )
-    shutil.rmtree(work, ignore_errors=True)
     span = stamps[-1] - stamps[0]
     achieved = (len(stamps) - 1) / span * 60 if span > 0 else 0.0
     return {"rows": rows, "rpm": rpm, "wall_s": wall, "achieved_rpm": achieved, "used": achieved / rpm}
@@ -308,11 +321,16 @@ def main() -> None:
         chosen = [SCENARIOS[n] for n in names]
         if args.rounds:
             chosen = [Scenario(s.rows, s.latency_ms, s.workers, args.rounds) for s in chosen]
-    results = [run_scenario(sc) for sc in chosen]
+    os.sync()
+    scratch = Path(tempfile.mkdtemp(prefix="bench-run-"))
+    try:
+        results = [run_scenario(sc, scratch) for sc in chosen]
+        limited = run_rate_limited(scratch) if args.rpm else None
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
     out = table(results)
     scaling = scaling_line(results)
-    if args.rpm:
-        limited = run_rate_limited()
+    if limited is not None:
         out += (
             f"\n\nAgainst a simulator enforcing {limited['rpm']:,} requests per minute ({limited['rows']:,} rows, "
             f"200 ms, 50 workers): {limited['achieved_rpm']:,.0f} rpm between the first and the last response, "

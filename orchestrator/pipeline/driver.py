@@ -237,6 +237,7 @@ class RunState:
 
 def _stopping(sess: Session, progress: Progress, *, online: bool) -> None:
     """The first Ctrl-C: what is in flight, and what a second press does."""
+    progress.flush()  # the rows finished so far come before the message
     if not online:
         print("Stopping: the Message Batches already submitted keep running on the API's side; "
               f"`{sess.rerun_command('process')} --provider anthropic-batch` collects them",
@@ -252,6 +253,7 @@ def _stopping(sess: Session, progress: Progress, *, online: bool) -> None:
 
 
 def _abandoning(sess: Session, progress: Progress, abandon: asyncio.Event, state: RunState) -> None:
+    progress.flush()
     state.abandoned = progress.in_flight
     print(
         f"Abandoning {state.abandoned} call(s) in flight (their answers, if any, are lost; "

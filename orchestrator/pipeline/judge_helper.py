@@ -41,6 +41,7 @@ class JudgeHelper:
         self._outgoing = bytearray()
         self._incoming = bytearray()
         self._ready = False
+        self._write_soon = False  # a write of what is outgoing is scheduled on the loop
         self.remote = 0  # judgements the process made (the rest were made here)
 
     @classmethod
@@ -73,7 +74,7 @@ class JudgeHelper:
         request = next(self._ids)
         waiting: asyncio.Future[Judgement | None] = asyncio.get_running_loop().create_future()
         self._waiting[request] = waiting
-        self._send(program.frame((request, str(target), text, stop_reason)))
+        self._queue(program.frame((request, str(target), text, stop_reason)))
         answer = await waiting
         if answer is None:
             return self.local.judge(target, text, stop_reason)
@@ -110,6 +111,17 @@ class JudgeHelper:
 
     def _send(self, data: bytes) -> None:
         self._outgoing += data
+        self._writable()
+
+    def _queue(self, data: bytes) -> None:
+        """Send ``data`` with the rest queued in this turn of the loop: one write for them all."""
+        self._outgoing += data
+        if not self._write_soon and self._loop is not None:
+            self._write_soon = True
+            self._loop.call_soon(self._written_soon)
+
+    def _written_soon(self) -> None:
+        self._write_soon = False
         self._writable()
 
     def _writable(self) -> None:

@@ -164,3 +164,68 @@ def test_where_the_checkpoint_process_cannot_run_the_thread_writes_the_checkpoin
         writer.drain()
         assert writer._helper is None
         assert (tmp_path / "a" / "raw.json").read_bytes() == b"held"
+
+
+def test_an_output_goes_through_the_checkpoint_process_and_what_waits_for_it_runs_once_it_is_in_place(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def not_here(self: Writer, path: Path, data: bytes) -> None:
+        raise AssertionError(f"{path} was written by the writer thread")
+
+    monkeypatch.setattr(Writer, "_replace_derived", not_here)
+    seen: list[tuple[int, bytes]] = []
+
+    def recorded(i: int) -> None:
+        seen.append((i, (tmp_path / "out" / f"{i}.md").read_bytes()))  # in place when its row is recorded
+
+    with Writer() as writer:
+        writer.replace(tmp_path / "item" / "raw.json", b"checkpoint", deferred=True)  # starts the process
+        for i in range(50):
+            writer.replace(tmp_path / "out" / f"{i}.md", f"output {i}".encode(), then=lambda i=i: recorded(i))
+        writer.drain(deferred=False)  # the outputs before their rows are recorded, as the recorder asks
+        assert seen == [(i, f"output {i}".encode()) for i in range(50)]
+        assert writer._helper is not None and writer._helper.unanswered == 0
+    assert _temps(tmp_path) == []
+
+
+def test_an_output_the_process_cannot_write_fails_the_drain_and_its_row_is_never_recorded(tmp_path: Path) -> None:
+    (tmp_path / "blocked").write_text("a file where a folder should be")
+    recorded: list[str] = []
+    with pytest.raises(CheckpointProcessError, match=r"blocked/out\.md"), Writer() as writer:
+        writer.replace(tmp_path / "item" / "raw.json", b"checkpoint", deferred=True)
+        writer.replace(tmp_path / "blocked" / "out.md", b"x", then=lambda: recorded.append("row"))
+        writer.drain(deferred=False)
+    assert recorded == []
+
+
+def test_outputs_are_answered_without_a_drain_while_the_calls_go_on(tmp_path: Path) -> None:
+    recorded: list[int] = []
+    with Writer() as writer:
+        writer.replace(tmp_path / "item" / "raw.json", b"checkpoint", deferred=True)
+        writer.replace(tmp_path / "out.md", b"x", then=lambda: recorded.append(1))
+        deadline = time.monotonic() + 30
+        while not recorded and time.monotonic() < deadline:  # the thread looks for the answer by itself
+            time.sleep(0.01)
+        assert recorded == [1]
+
+
+def test_the_checkpoint_helper_counts_the_barriers_answered(tmp_path: Path) -> None:
+    helper = checkpoint_helper.CheckpointHelper.start()
+    assert helper is not None
+    try:
+        helper.replace(tmp_path / "a.md", b"a")
+        helper.barrier()
+        helper.replace(tmp_path / "b.md", b"b")
+        helper.barrier()
+        helper.send()
+        answered = 0
+        deadline = time.monotonic() + 30
+        while answered < 2 and time.monotonic() < deadline:
+            answered += helper.answered()
+        assert answered == 2 and helper.unanswered == 0
+        assert (tmp_path / "b.md").read_bytes() == b"b"
+        helper.barrier()
+        assert helper.wait() == 1  # the earlier barrier, answered meanwhile; its own is not counted
+        assert helper.answered() == 0
+    finally:
+        helper.close()

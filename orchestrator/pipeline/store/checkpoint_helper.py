@@ -8,6 +8,12 @@ queued behind a checkpoint. The writer stops handing over checkpoints while
 :data:`BACKLOG_BYTES` wait (it holds the rest itself), so the pipe's backlog
 stays small; only :meth:`~CheckpointHelper.wait` and
 :meth:`~CheckpointHelper.flush` block.
+
+Outputs go the same way, each followed by a barrier (:meth:`~CheckpointHelper.barrier`):
+the process answers every barrier once all before it is in place, and
+:meth:`~CheckpointHelper.answered` counts those answers without blocking, so
+the writer thread runs what waits for an output (recording its row) only
+once the file is there.
 """
 
 from __future__ import annotations
@@ -46,6 +52,8 @@ class CheckpointHelper:
 
             fcntl.fcntl(self._pipe, fcntl.F_SETPIPE_SZ, _PIPE_SIZE)
         self._pending = bytearray()  # frames the pipe has not taken yet
+        self._answers = process.stdout.fileno()
+        self.unanswered = 0  # barriers sent that the process has not answered yet
 
     @classmethod
     def start(cls) -> CheckpointHelper | None:
@@ -100,11 +108,39 @@ class CheckpointHelper:
         """Hand the pipe everything, waiting for it to take it."""
         self._write_all()
 
-    def wait(self) -> None:
-        """Return once the process has done everything sent so far; raise what it failed on."""
+    def barrier(self) -> None:
+        """Ask the process to answer once everything framed so far is done (see :meth:`answered`)."""
         self._frame(program.BARRIER)
+        self.unanswered += 1
+
+    def answered(self) -> int:
+        """How many barriers the process has answered since the last call, without waiting.
+
+        Raises :class:`CheckpointProcessError` with the process's reason if it failed.
+        """
+        if not self.unanswered:
+            return 0
+        os.set_blocking(self._answers, False)
+        try:
+            answers = os.read(self._answers, self.unanswered)
+        except BlockingIOError:
+            return 0
+        finally:
+            os.set_blocking(self._answers, True)
+        return self._count(answers)
+
+    def wait(self) -> int:
+        """Return once the process has done everything sent so far; raise what it failed on.
+
+        The count is of the barriers answered meanwhile, as :meth:`answered`
+        gives it (this call's own barrier not included).
+        """
+        self.barrier()
         self.flush()
-        self._answer()
+        count = 0
+        while self.unanswered:
+            count += self._count(os.read(self._answers, self.unanswered))
+        return count - 1
 
     def close(self) -> None:
         """End the process (after :meth:`wait`, it has nothing left to do) and reap it."""
@@ -144,17 +180,27 @@ class CheckpointHelper:
         finally:
             os.set_blocking(self._pipe, False)
 
-    def _answer(self) -> None:
-        assert self._process.stdout is not None
-        answer = self._process.stdout.read(1)
-        if answer != program.DONE:
-            self._failed(answer)
+    def _count(self, answers: bytes) -> int:
+        """Barriers answered in ``answers`` (all :data:`~.checkpoint_process.DONE` unless it failed)."""
+        if answers != program.DONE * len(answers) or not answers:
+            self._failed(answers[answers.find(program.FAILED) :] if program.FAILED in answers else b"")
+        self.unanswered -= len(answers)
+        return len(answers)
 
     def _failed(self, answer: bytes = b"") -> None:
-        assert self._process.stdout is not None
-        if answer == program.FAILED:
-            reason = self._process.stdout.readline().decode("utf-8", "replace").strip()
+        if answer[:1] == program.FAILED:
+            reason = self._reason(answer[1:])
         else:
             code = self._process.wait()
             reason = f"it stopped (exit status {code})"
         raise CheckpointProcessError(errno.EIO, f"writing checkpoints failed: {reason}")
+
+    def _reason(self, start: bytes) -> str:
+        """The rest of a :data:`~.checkpoint_process.FAILED` answer's line."""
+        line = bytearray(start)
+        while b"\n" not in line:
+            chunk = os.read(self._answers, 4096)
+            if not chunk:
+                break
+            line += chunk
+        return bytes(line).split(b"\n", 1)[0].decode("utf-8", "replace").strip()

@@ -1,4 +1,4 @@
-"""The checkpoint process: a small program that writes a command's deferred checkpoints.
+"""The checkpoint process: a small program that writes a command's checkpoints and outputs.
 
 :class:`~orchestrator.pipeline.store.checkpoint_helper.CheckpointHelper`
 starts it as ``python -I -S checkpoint_process.py PARENT_PID`` and streams it
@@ -19,8 +19,9 @@ parent as :func:`orchestrator.recorder.atomic.temp_path` names its own, so a
 killed run's leftovers are found and removed the same way), and the content.
 
 * :data:`REPLACE`: write the content to the temporary file, then rename it
-  over the target (no ``fsync``: these files can be derived again, and after
-  a crash each is old or new);
+  over the target (no ``fsync``: checkpoints can be derived again, outputs
+  are made durable by one ``syncfs`` before the plan names them, and after a
+  crash each file is old or new);
 * :data:`REMOVE`: remove the target if it exists;
 * :data:`BARRIER`: answer :data:`DONE` once everything before it is done.
 

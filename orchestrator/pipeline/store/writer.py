@@ -34,6 +34,16 @@ the thread waits for the pipe. Where that process cannot start (or with
 nothing that cannot be derived again (the response is in the ledger), and a
 :meth:`drain` returns only once they are all in place.
 
+An output (``replace(..., then=...)`` without ``durable``: made durable later
+by one ``syncfs`` before the plan names it) goes to the checkpoint process as
+well, ahead of the checkpoints held here, followed by a barrier; ``then``
+(recording its row) runs in this thread once the process has answered that
+barrier, so a row is still never recorded before its output is in place. The
+reason is the same as for checkpoints: in this thread each of the file's
+system calls would take the GIL back from the event loop, and creating a
+file costs this process a fraction of a millisecond of kernel time that the
+calls need (measured in docs/benchmarks.md).
+
 Writes to one path keep their order; the last one wins. :meth:`drain` waits
 until everything queued so far is done; an error in the thread is raised
 there (and by the next call), never lost.
@@ -116,6 +126,8 @@ class Writer:
         self._use_helper = helper  # deferred replacements go to the checkpoint process (when it starts)
         self._helper: CheckpointHelper | None = None
         self._forwarded: set[int] = set()  # hashes of the paths sent to it since it last answered
+        self._sent_then: list[Callable[[], None]] = []  # what waits for outputs sent since the last barrier
+        self._acks: deque[list[Callable[[], None]]] = deque()  # per barrier sent: what its answer lets run
         self.fsyncs = 0
         self.replaced = 0
         self.appended = 0
@@ -217,10 +229,10 @@ class Writer:
             while True:
                 with self._wake:
                     while self._open and not self._ops:
-                        if self._helper is None or not (self._helper.pending or self._deferred):
+                        if self._helper is None or not (self._helper.pending or self._deferred or self._acks):
                             self._wake.wait()
                         elif not self._wake.wait(_FEED_INTERVAL):
-                            break  # the pipe was full: offer it more
+                            break  # the pipe was full, or outputs wait for its answer: look again
                     if not self._open and not self._ops:
                         return
                     ops = list(self._ops)
@@ -244,11 +256,15 @@ class Writer:
                     latest[op.path] = op  # the last change to a path wins; order otherwise kept
             for change in latest.values():
                 self._take(change)
+            self._ask_for_answer()
             waited = any(isinstance(op, _Barrier) and op.deferred for op in ops)
             self._released = self._released or waited or any(isinstance(op, _Release) for op in ops)
             too_much = self._deferred_bytes > DEFERRED_BYTES
             if self._helper is not None:
                 self._feed(everything=waited or too_much, wait=waited)
+                if self._acks and any(isinstance(op, _Barrier) for op in ops):
+                    self._wait_for_process()  # a drain returns once the outputs are in place
+                self._run_answered(self._helper.answered())
             elif self._deferred and (self._released or too_much):
                 self._write_deferred()
         except BaseException as exc:  # reported to whoever waits next; the run must not go on silently
@@ -267,11 +283,11 @@ class Writer:
             self._deferred_bytes -= len(held.data)
             if isinstance(change, _Replace):
                 change.then[:0] = held.then
-        if change.deferred and self._forward(change):
+        if self._forward(change):
             return
         if self._helper is not None and hash(change.path) in self._forwarded:
-            self._helper.wait()  # an earlier change to this path is the process's: it goes first
-            self._forwarded.clear()
+            self._ask_for_answer()
+            self._wait_for_process()  # an earlier change to this path is the process's: it goes first
         if not change.deferred or (self._released and self._helper is None):
             self._apply(change)
             return
@@ -280,9 +296,18 @@ class Writer:
             self._deferred_bytes += len(change.data)
 
     def _forward(self, change: _Replace | _Remove) -> bool:
-        """Send a deferred change to the checkpoint process (started at the first) unless it lags."""
-        if isinstance(change, _Replace) and change.then:
-            return False  # someone waits for it: written here
+        """Send a change to the checkpoint process (started at the first) if it may go there.
+
+        Deferred changes go unless the process lags. An output (not durable,
+        not deferred, someone waiting for it) goes ahead of the held
+        checkpoints, and what waits for it runs once the process answers the
+        barrier after it; a durable file is written here (it needs its ``fsync``).
+        """
+        output = isinstance(change, _Replace) and bool(change.then)
+        if output and (change.deferred or (isinstance(change, _Replace) and change.durable)):
+            return False  # someone waits for it, and it needs its fsync (or was held): written here
+        if not (output or change.deferred):
+            return False
         if self._helper is None:
             if not self._use_helper:
                 return False
@@ -290,6 +315,11 @@ class Writer:
             self._helper = CheckpointHelper.start()
             if self._helper is None:
                 return False
+        if output:
+            assert isinstance(change, _Replace)
+            self._send(self._helper, change)
+            self._sent_then.extend(change.then)
+            return True
         if self._helper.backlogged:
             return False
         self._send(self._helper, change)
@@ -323,10 +353,28 @@ class Writer:
             self._send(helper, change)
         helper.send()
         if wait:
-            helper.wait()
-            self._forwarded.clear()
+            self._wait_for_process()
         elif everything:
             helper.flush()
+
+    def _ask_for_answer(self) -> None:
+        """A barrier after the outputs just sent: its answer lets what waits for them run."""
+        if self._sent_then and self._helper is not None:
+            self._helper.barrier()
+            self._acks.append(self._sent_then)
+            self._sent_then = []
+            self._helper.send()
+
+    def _wait_for_process(self) -> None:
+        """Block until the checkpoint process has done all it was sent."""
+        assert self._helper is not None
+        self._run_answered(self._helper.wait())
+        self._forwarded.clear()
+
+    def _run_answered(self, count: int) -> None:
+        for _ in range(count):
+            for callback in self._acks.popleft():
+                callback()
 
     def _write_deferred(self) -> None:
         held, self._deferred, self._deferred_bytes = self._deferred, {}, 0

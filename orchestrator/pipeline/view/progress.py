@@ -2,7 +2,9 @@
 
 On a terminal it is a rich live display redrawn in place; otherwise (a pipe,
 a log, CI) it prints one plain line per event, each starting with the bar, and
-the metrics once at the end::
+the metrics once at the end. While an event loop runs, plain lines are written
+together at most every :data:`FLUSH_EVERY_S` (one write, not one per row, on
+the loop that reads the responses)::
 
     [████████████░░░░░░░░] 3/5 (60%) item-0004 (Quorum): Done (1,245 chars)
     [████████████░░░░░░░░] 3/5 (60%) item-0005 (Backpressure): Error - Rate limited, queued for retry
@@ -13,6 +15,7 @@ is what the first Ctrl-C reports.
 
 from __future__ import annotations
 
+import asyncio
 import textwrap
 import time
 from collections import deque
@@ -27,6 +30,8 @@ from orchestrator.dispatch.events import DispatchEvent
 
 BAR_WIDTH = 20
 RECENT = 10
+#: seconds plain lines may wait to be written together while an event loop runs
+FLUSH_EVERY_S = 0.1
 _REASONS = {
     "rate_limited": "Rate limited",
     "overloaded": "Overloaded",
@@ -83,6 +88,8 @@ class Progress:
         self.durations: list[float] = []
         self.t0 = time.monotonic()
         self._live: Live | None = None
+        self._unwritten: list[str] = []  # plain lines waiting for the next write
+        self._flush_due: asyncio.TimerHandle | None = None
 
     # --- text ---------------------------------------------------------------------
 
@@ -157,8 +164,26 @@ class Progress:
         self.recent.append(text)
         if self.live:
             self._refresh()
-        else:
-            print(f"{bar(self.done, self.total)} {text}", file=self.stream, flush=True)
+            return
+        self._unwritten.append(f"{bar(self.done, self.total)} {text}\n")
+        if self._flush_due is not None:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # called outside a loop: nothing to wait for
+            self.flush()
+            return
+        self._flush_due = loop.call_later(FLUSH_EVERY_S, self.flush)
+
+    def flush(self) -> None:
+        """Write the plain lines that wait (at once)."""
+        if self._flush_due is not None:
+            self._flush_due.cancel()
+            self._flush_due = None
+        if self._unwritten:
+            lines, self._unwritten = "".join(self._unwritten), []
+            self.stream.write(lines)
+            self.stream.flush()
 
     def _refresh(self) -> None:
         if self._live is not None:
@@ -184,4 +209,5 @@ class Progress:
             self._live.__exit__(exc_type, exc, tb)
             self._live = None
         else:
+            self.flush()
             print("\n".join(["Metrics:", *self.metrics()]), file=self.stream, flush=True)
