@@ -17,7 +17,7 @@ from dispatch_fakes import (
     make_jobs,
 )
 
-from orchestrator.dispatch import TRUNCATED_FAILURE, DispatchSettings, Verdict, dispatch
+from orchestrator.dispatch import TRUNCATED_FAILURE, DispatchSettings, Job, Verdict, dispatch
 from orchestrator.errors import (
     AuthenticationFailed,
     BadRequest,
@@ -26,7 +26,7 @@ from orchestrator.errors import (
     RateLimited,
 )
 from orchestrator.prompts import repair_message
-from orchestrator.providers.base import Turn
+from orchestrator.providers.base import CallResult, Turn
 
 FAST = {"backoff_base_s": 0.001, "backoff_max_s": 0.01}
 
@@ -292,3 +292,36 @@ async def test_a_fatal_error_wakes_workers_waiting_out_a_shared_cool_down() -> N
     assert report.stopped == "fatal" and report.fatal is fatal
     assert [c.key for c in provider.calls] == ["0000", "0001", "0002"]
     assert report.unfinished == ["0000", "0001", "0003"] and report.not_started == ["0004"]
+
+
+class _SlowCheckHooks(RecordingHooks):
+    """A check that takes a while (a judge process, a linter): what else calls meanwhile."""
+
+    def __init__(self, provider: ScriptedProvider) -> None:
+        super().__init__()
+        self.provider = provider
+        self.calls_during_checks: list[int] = []
+
+    async def check(self, job: Job, result: CallResult) -> Verdict:
+        await asyncio.sleep(0.03)
+        self.calls_during_checks.append(self.provider.in_flight)
+        return await super().check(job, result)
+
+
+async def test_a_response_being_judged_holds_no_call_slot() -> None:
+    provider = ScriptedProvider(default=Step(delay=0.02))
+    hooks = _SlowCheckHooks(provider)
+    report = await dispatch(make_jobs(24), provider, hooks, settings(workers=2))
+    assert provider.max_in_flight == 2  # never more calls than workers
+    assert max(hooks.calls_during_checks) == 2  # both slots calling while a reply was judged
+    assert [o.ok for o in report.outcomes] == [True] * 24 and len(provider.calls) == 24
+
+
+async def test_jobs_halted_before_their_first_call_are_not_started_in_queue_order() -> None:
+    provider = ScriptedProvider(
+        {"0000": [Step(error=AuthenticationFailed("bad key"), delay=0.01)]}, default=Step(delay=0.05)
+    )
+    report = await dispatch(make_jobs(8), provider, RecordingHooks(), settings(workers=1))
+    assert report.stopped == "fatal"
+    assert [c.key for c in provider.calls] == ["0000"]  # the second conversation never got the slot
+    assert report.not_started == [f"{i:04d}" for i in range(1, 8)]  # popped early, but never called
