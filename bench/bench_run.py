@@ -18,12 +18,12 @@ tracking file and the HTML report.
 
 Runs alternate (bare, ours, bare, ours...) so both see the same machine, and
 the ratio is of the medians. Nothing is deleted until every scenario has run:
-on ext4, creating a file scans past every inode deleted in the last minute
-(six while its inode table is dirty; ``recently_deleted`` in the kernel's
-``ialloc.c``), so removing one round's 7,000 files made the next round's file
-creation up to ten times slower. For the same reason, do not start it right
-after the test suite (which deletes thousands of temporary folders); it syncs
-first, which shortens that window to a minute. Peak RSS comes from ``wait4``'s rusage of each
+on ext4 without a journal, creating a file looks past every inode deleted in
+the last few minutes (``recently_deleted`` in the kernel's ``ialloc.c``), so
+removing one scenario's files made the next one's file creation up to ten
+times slower, seven times more for ``orchestrate run`` (seven files a row)
+than for the bare script (one). For the same reason, do not start it right
+after the test suite, which deletes thousands of temporary folders. Peak RSS comes from ``wait4``'s rusage of each
 child. The dispatcher-only figure stays in ``bench/bench_dispatch.py``.
 """
 

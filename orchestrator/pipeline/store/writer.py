@@ -269,6 +269,8 @@ class Writer:
                 self._write_deferred()
         except BaseException as exc:  # reported to whoever waits next; the run must not go on silently
             self._error = exc
+            self._acks.clear()  # outputs the process may not have written: their rows are never recorded
+            self._sent_then = []
             for op in appends:
                 if not op.done.done():
                     op.done.set_exception(exc)
