@@ -23,8 +23,9 @@ the last few minutes (``recently_deleted`` in the kernel's ``ialloc.c``), so
 removing one scenario's files made the next one's file creation up to ten
 times slower, seven times more for ``orchestrate run`` (seven files a row)
 than for the bare script (one). For the same reason, do not start it right
-after the test suite, which deletes thousands of temporary folders. Peak RSS comes from ``wait4``'s rusage of each
-child. The dispatcher-only figure stays in ``bench/bench_dispatch.py``.
+after the test suite, which deletes thousands of temporary folders. Peak RSS
+comes from ``wait4``'s rusage of each child. The dispatcher-only figure stays
+in ``bench/bench_dispatch.py``.
 """
 
 from __future__ import annotations
@@ -321,7 +322,7 @@ def main() -> None:
         chosen = [SCENARIOS[n] for n in names]
         if args.rounds:
             chosen = [Scenario(s.rows, s.latency_ms, s.workers, args.rounds) for s in chosen]
-    os.sync()
+    os.sync()  # earlier deletions written back: ext4 skips recently deleted inodes longer while unwritten
     scratch = Path(tempfile.mkdtemp(prefix="bench-run-"))
     try:
         results = [run_scenario(sc, scratch) for sc in chosen]

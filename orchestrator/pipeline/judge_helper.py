@@ -115,8 +115,11 @@ class JudgeHelper:
 
     def _queue(self, data: bytes) -> None:
         """Send ``data`` with the rest queued in this turn of the loop: one write for them all."""
+        if self._loop is None:  # no loop watches the pipe yet: write what it takes now
+            self._send(data)
+            return
         self._outgoing += data
-        if not self._write_soon and self._loop is not None:
+        if not self._write_soon:
             self._write_soon = True
             self._loop.call_soon(self._written_soon)
 

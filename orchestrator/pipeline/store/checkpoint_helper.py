@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import select
 import subprocess
 import sys
 from pathlib import Path
@@ -52,7 +53,10 @@ class CheckpointHelper:
 
             fcntl.fcntl(self._pipe, fcntl.F_SETPIPE_SZ, _PIPE_SIZE)
         self._pending = bytearray()  # frames the pipe has not taken yet
-        self._answers = process.stdout.fileno()
+        self._answers = process.stdout.fileno()  # read without blocking; waits poll it first
+        os.set_blocking(self._answers, False)
+        self._answer_ready = select.poll()
+        self._answer_ready.register(self._answers, select.POLLIN)
         self.unanswered = 0  # barriers sent that the process has not answered yet
 
     @classmethod
@@ -120,14 +124,8 @@ class CheckpointHelper:
         """
         if not self.unanswered:
             return 0
-        os.set_blocking(self._answers, False)
-        try:
-            answers = os.read(self._answers, self.unanswered)
-        except BlockingIOError:
-            return 0
-        finally:
-            os.set_blocking(self._answers, True)
-        return self._count(answers)
+        answers = self._read(self.unanswered, block=False)
+        return 0 if answers is None else self._count(answers)
 
     def wait(self) -> int:
         """Return once the process has done everything sent so far; raise what it failed on.
@@ -139,7 +137,8 @@ class CheckpointHelper:
         self.flush()
         count = 0
         while self.unanswered:
-            count += self._count(os.read(self._answers, self.unanswered))
+            answers = self._read(self.unanswered, block=True)
+            count += self._count(answers or b"")
         return count - 1
 
     def close(self) -> None:
@@ -180,6 +179,16 @@ class CheckpointHelper:
         finally:
             os.set_blocking(self._pipe, False)
 
+    def _read(self, size: int, *, block: bool) -> bytes | None:
+        """Up to ``size`` bytes of the process's answers (``b""``: it ended); ``None``: none yet, not blocking."""
+        while True:
+            try:
+                return os.read(self._answers, size)
+            except BlockingIOError:
+                if not block:
+                    return None
+                self._answer_ready.poll()
+
     def _count(self, answers: bytes) -> int:
         """Barriers answered in ``answers`` (all :data:`~.checkpoint_process.DONE` unless it failed)."""
         if answers != program.DONE * len(answers) or not answers:
@@ -199,7 +208,7 @@ class CheckpointHelper:
         """The rest of a :data:`~.checkpoint_process.FAILED` answer's line."""
         line = bytearray(start)
         while b"\n" not in line:
-            chunk = os.read(self._answers, 4096)
+            chunk = self._read(4096, block=True)
             if not chunk:
                 break
             line += chunk

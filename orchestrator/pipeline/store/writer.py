@@ -306,9 +306,11 @@ class Writer:
         barrier after it; a durable file is written here (it needs its ``fsync``).
         """
         output = isinstance(change, _Replace) and bool(change.then)
-        if output and (change.deferred or (isinstance(change, _Replace) and change.durable)):
-            return False  # someone waits for it, and it needs its fsync (or was held): written here
-        if not (output or change.deferred):
+        if output:
+            assert isinstance(change, _Replace)
+            if change.deferred or change.durable:
+                return False  # someone waits for it, and it needs its fsync (or was held): written here
+        elif not change.deferred:
             return False
         if self._helper is None:
             if not self._use_helper:
@@ -317,8 +319,7 @@ class Writer:
             self._helper = CheckpointHelper.start()
             if self._helper is None:
                 return False
-        if output:
-            assert isinstance(change, _Replace)
+        if isinstance(change, _Replace) and output:
             self._send(self._helper, change)
             self._sent_then.extend(change.then)
             return True
